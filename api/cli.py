@@ -1,0 +1,177 @@
+"""The `regkb` command: parses options, calls the core, renders the result, maps errors to one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kb.errors import RegkbError
+from kb.filters import Filters
+from kb.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Regulatory knowledge base for ATMP development.")
+corpus_app = typer.Typer(no_args_is_help=True, help="The document corpus.")
+app.add_typer(corpus_app, name="corpus")
+
+EXIT_ERROR = 1
+EXIT_SKIPPED = 3  # ingestion finished, but some documents could not be read
+
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted text.")]
+KOpt = Annotated[int | None, typer.Option("--k", min=1, max=50, help="Passages to use (default: settings).")]
+AgencyOpt = Annotated[list[str] | None, typer.Option("--agency", help="Only this issuer (FDA, ICH, EMA, EC); repeatable.")]
+JurisdictionOpt = Annotated[list[str] | None, typer.Option("--jurisdiction", help="EU, US or ICH; repeatable.")]
+DocTypeOpt = Annotated[list[str] | None, typer.Option("--doc-type", help="guideline, guidance, regulation, ...")]
+StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="final, draft or superseded; repeatable.")]
+DocIdOpt = Annotated[list[str] | None, typer.Option("--doc-id", help="Only this document id; repeatable.")]
+
+
+def _fail(exc: RegkbError) -> typer.Exit:
+    err.print(f"[red]regkb: error:[/] {exc}", highlight=False, markup=True)
+    return typer.Exit(EXIT_ERROR)
+
+
+def _filters(agency, jurisdiction, doc_type, status, doc_id) -> Filters:  # type: ignore[no-untyped-def]
+    return Filters(*(tuple(v or ()) for v in (agency, jurisdiction, doc_type, status, doc_id)))
+
+
+@corpus_app.command("fetch")
+def corpus_fetch(
+    mirror: Annotated[Path | None, typer.Option(help="Folder holding the documents (e.g. ../shared/corpus).")] = None,
+) -> None:
+    """Fill the corpus folder from a mirror folder or the official URLs, checking sha256."""
+    from ingest.fetch import fetch_corpus
+    from ingest.manifest import load_manifest
+
+    settings = Settings()
+    try:
+        report = fetch_corpus(load_manifest(settings.manifest_path), settings.corpus_path, mirror=mirror)
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    for result in report.results:
+        if result.outcome in ("failed", "not_offline"):
+            err.print(f"{result.outcome:12} {result.doc_id}: {result.reason}", highlight=False)
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in report.counts.items() if n)
+    out.print(f"corpus folder {settings.corpus_path}: {counts}")
+
+
+@app.command()
+def ingest(
+    rebuild: Annotated[bool, typer.Option(help="Rebuild every index from scratch.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Parse, chunk and index the corpus; only what changed since the last run."""
+    from ingest.pipeline import ingest_corpus
+
+    settings = Settings()
+    try:
+        report = ingest_corpus(settings, rebuild=rebuild, progress=False if quiet else None)
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    for skip in report.skipped:
+        err.print(f"skipped {skip.doc_id}: {skip.path}: {skip.reason}", highlight=False)
+    out.print(
+        f"ingest: {len(report.added)} added, {len(report.replaced)} replaced, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
+        f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s; corpus snapshot {report.snapshot}",
+        highlight=False,
+    )
+    if report.skipped:
+        raise typer.Exit(EXIT_SKIPPED)
+
+
+@app.command()
+def docs(as_json: JsonOpt = False) -> None:
+    """The corpus: status, pages, chunks, and whether each document is present and indexed."""
+    from api.render import documents_json, print_documents
+    from ingest.catalog import list_documents
+
+    try:
+        rows = list_documents(Settings())
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(documents_json(rows), indent=2))
+    else:
+        print_documents(rows, out)
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question (omit with --jsonl).")] = None,
+    as_json: JsonOpt = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One question per stdin line, one JSON answer per line.")] = False,
+    k: KOpt = None,
+    agency: AgencyOpt = None,
+    jurisdiction: JurisdictionOpt = None,
+    doc_type: DocTypeOpt = None,
+    status: StatusOpt = None,
+    doc_id: DocIdOpt = None,
+) -> None:
+    """Answer a question with verbatim, checked citations."""
+    from api.render import answer_json, print_answer
+    from kb.knowledge_base import open_knowledge_base
+
+    if (question is None) == (not jsonl):
+        raise typer.BadParameter("give a question, or --jsonl to read questions from stdin")
+    filters = _filters(agency, jurisdiction, doc_type, status, doc_id)
+    try:
+        kb = open_knowledge_base(Settings())
+        if jsonl:
+            for line in sys.stdin:
+                if line.strip():
+                    print(json.dumps(_ask_line(kb, line.strip(), filters, k)), flush=True)
+            return
+        answer = kb.ask(question or "", filters=filters, k=k)
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+    else:
+        print_answer(answer, out)
+
+
+def _ask_line(kb, question: str, filters: Filters, k: int | None) -> dict:  # type: ignore[no-untyped-def]
+    from api.render import answer_json
+
+    try:
+        return answer_json(kb.ask(question, filters=filters, k=k))
+    except RegkbError as exc:
+        return {"question": question, "error": str(exc)}
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    as_json: JsonOpt = False,
+    k: KOpt = None,
+    agency: AgencyOpt = None,
+    jurisdiction: JurisdictionOpt = None,
+    doc_type: DocTypeOpt = None,
+    status: StatusOpt = None,
+    doc_id: DocIdOpt = None,
+) -> None:
+    """Ranked passages for a query."""
+    from api.render import print_passages, search_json
+    from kb.knowledge_base import open_knowledge_base
+
+    try:
+        kb = open_knowledge_base(Settings())
+        passages = kb.search(query, filters=_filters(agency, jurisdiction, doc_type, status, doc_id), k=k)
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(search_json(query, passages), indent=2, ensure_ascii=False))
+    else:
+        print_passages(passages, out)
+
+
+def main() -> None:
+    app()

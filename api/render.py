@@ -1,0 +1,102 @@
+"""Turn core results into JSON and into rich terminal output. No retrieval or formatting logic of citations here."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ingest.catalog import DocumentStatus
+from kb.models import Answer, Citation, Passage
+
+__all__ = ["answer_json", "search_json", "documents_json", "print_answer", "print_passages", "print_documents"]
+
+_BADGES = {"draft": "DRAFT", "superseded": "SUPERSEDED"}
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    payload = dataclasses.asdict(answer)
+    payload["citations"] = [_citation_json(c) for c in answer.citations]
+    payload["closest_documents"] = list(answer.closest_documents)
+    return payload
+
+
+def _citation_json(citation: Citation) -> dict[str, Any]:
+    payload = dataclasses.asdict(citation)
+    payload["pages"] = list(citation.pages)
+    return payload
+
+
+def search_json(query: str, passages: Sequence[Passage]) -> dict[str, Any]:
+    return {
+        "query": query,
+        "passages": [
+            {
+                "chunk_id": p.chunk.chunk_id,
+                "doc_id": p.chunk.doc_id,
+                "title": p.document.title,
+                "status": p.document.status,
+                "section": p.chunk.section,
+                "section_title": p.chunk.section_title,
+                "pages": p.chunk.pages,
+                "text": p.chunk.text,
+                "score": p.score,
+                "dense_similarity": p.dense_similarity,
+                "keyword_score": p.keyword_score,
+            }
+            for p in passages
+        ],
+    }
+
+
+def documents_json(rows: Sequence[DocumentStatus]) -> list[dict[str, Any]]:
+    return [
+        {**dataclasses.asdict(r.record), "present": r.present, "indexed": r.indexed, "chunks": r.chunks}
+        for r in rows
+    ]
+
+
+def _badge(status: str) -> str:
+    return f" [{_BADGES[status]}]" if status in _BADGES else ""
+
+
+def print_answer(answer: Answer, console: Console) -> None:
+    style = "green" if answer.status == "answered" else "yellow"
+    console.print(Panel(Text(answer.answer), title=f"[{style}]{answer.status}[/]", title_align="left"))
+    for c in answer.citations:
+        pages = ", ".join(map(str, c.pages))
+        section = f"§ {c.section} {c.section_title}".strip() if c.section or c.section_title else "§ (front matter)"
+        head = Text(f"[{c.marker}] {c.title}{_badge(c.status)}", style="bold")
+        meta = Text(f"{c.reference} · {c.agency} · {section} · p. {pages}", style="dim")
+        console.print(Group(head, meta, Text(f"“{c.quote}”"), Text(c.url, style="blue underline")))
+        console.print()
+    if answer.closest_documents:
+        console.print("Closest documents: " + ", ".join(answer.closest_documents), style="dim")
+
+
+def print_passages(passages: Sequence[Passage], console: Console) -> None:
+    for rank, p in enumerate(passages, start=1):
+        pages = "-".join(map(str, sorted({p.chunk.first_page, p.chunk.last_page})))
+        console.print(
+            Text(f"{rank}. {p.chunk.doc_id}{_badge(p.document.status)} § {p.chunk.section} p. {pages}", style="bold"),
+            Text(f"   score {p.score:.4f}", style="dim"),
+        )
+        console.print(Text(p.chunk.text.strip()[:600]), style="")
+        console.print()
+
+
+def print_documents(rows: Sequence[DocumentStatus], console: Console) -> None:
+    table = Table("id", "status", "agency", "pages", "chunks", "file")
+    for r in rows:
+        where = "indexed" if r.indexed else ("present" if r.present else "missing")
+        if not r.record.available_offline:
+            where = "not offline"
+        table.add_row(
+            r.record.id, r.record.status, r.record.agency, str(r.pages or ""), str(r.chunks or ""), where
+        )
+    console.print(table)

@@ -1,0 +1,59 @@
+"""Errors regkb raises. Each message names the problem and the fix; shells print it as one line.
+
+    RegkbError
+    ├── ConfigError          a setting or file the user controls is wrong
+    │   └── ManifestError    the corpus manifest is invalid (bad field, path escaping the corpus)
+    ├── IngestError          one document could not be read (broken, encrypted, empty, image-only)
+    ├── IndexError_          the index is missing or was built differently (rebuild it)
+    ├── FilterError          a query filter names an unknown value (doc id, agency, ...)
+    └── BackendError         a third-party library failed (Chroma, the embedding model)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "RegkbError",
+    "ConfigError",
+    "ManifestError",
+    "IngestError",
+    "IndexError_",
+    "FilterError",
+    "BackendError",
+]
+
+
+class RegkbError(Exception):
+    """Base class: every error regkb raises on purpose."""
+
+
+class ConfigError(RegkbError):
+    """A setting or user-controlled file is invalid."""
+
+
+class ManifestError(ConfigError):
+    """The corpus manifest is invalid."""
+
+
+class IngestError(RegkbError):
+    """One document cannot be ingested; the others go on."""
+
+    def __init__(self, path: Path | str, reason: str, fix: str = "") -> None:
+        self.path = str(path)
+        self.reason = reason
+        self.fix = fix
+        message = f"{path}: {reason}"
+        super().__init__(f"{message} ({fix})" if fix else message)
+
+
+class IndexError_(RegkbError):  # noqa: N801 - the builtin IndexError means something else
+    """The index is missing, or was built with other settings than the ones in force."""
+
+
+class FilterError(RegkbError):
+    """A filter value is unknown."""
+
+
+class BackendError(RegkbError):
+    """A third-party backend (vector store, embedding model) failed."""

@@ -1,0 +1,108 @@
+"""Query filters: validated against the corpus, then turned into store-side conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from kb.errors import FilterError
+from kb.models import DocumentRecord
+
+__all__ = ["Filters", "agency_key", "validate_filters", "record_matches", "chroma_where"]
+
+_AGENCY_ALIASES = {"EUROPEAN": "EC", "COMMISSION": "EC", "EU": "EC"}
+
+
+def agency_key(agency: str) -> str:
+    """'FDA (CDER/CBER)' -> 'FDA', 'European Commission' -> 'EC': the issuer a user filters on."""
+    first = agency.replace("(", " ").split()[0].upper() if agency.strip() else ""
+    return _AGENCY_ALIASES.get(first, first)
+
+
+@dataclass(frozen=True)
+class Filters:
+    agency: tuple[str, ...] = ()
+    jurisdiction: tuple[str, ...] = ()
+    doc_type: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()
+    doc_id: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not any(getattr(self, f.name) for f in fields(self))
+
+    @property
+    def wants_superseded(self) -> bool:
+        return "superseded" in self.status
+
+
+def _normalised(filters: Filters) -> Filters:
+    return Filters(
+        agency=tuple(agency_key(a) for a in filters.agency),
+        jurisdiction=tuple(j.upper() if j.lower() != "internal" else "internal" for j in filters.jurisdiction),
+        doc_type=tuple(t.lower() for t in filters.doc_type),
+        status=tuple(s.lower() for s in filters.status),
+        doc_id=filters.doc_id,
+    )
+
+
+def validate_filters(filters: Filters, records: Sequence[DocumentRecord]) -> Filters:
+    """Normalise values and reject ones no indexed document has, naming the values that exist."""
+    filters = _normalised(filters)
+    known = {
+        "agency": {agency_key(r.agency) for r in records},
+        "jurisdiction": {r.jurisdiction for r in records},
+        "doc_type": {r.doc_type for r in records},
+        "status": {"final", "draft", "superseded"},
+        "doc_id": {r.id for r in records},
+    }
+    for name, allowed in known.items():
+        unknown = [v for v in getattr(filters, name) if v not in allowed]
+        if unknown:
+            raise FilterError(
+                f"unknown {name.replace('_', ' ')} {', '.join(map(repr, unknown))}; "
+                f"use one of: {', '.join(sorted(allowed))}"
+            )
+    return filters
+
+
+def record_matches(record: DocumentRecord, filters: Filters) -> bool:
+    checks: Iterable[tuple[tuple[str, ...], str]] = (
+        (filters.agency, agency_key(record.agency)),
+        (filters.jurisdiction, record.jurisdiction),
+        (filters.doc_type, record.doc_type),
+        (filters.status, record.status),
+        (filters.doc_id, record.id),
+    )
+    return all(not wanted or value in wanted for wanted, value in checks)
+
+
+def chroma_where(filters: Filters) -> dict[str, Any] | None:
+    """The same conditions as record_matches, for the vector store's metadata (see chunk_metadata)."""
+    clauses = [
+        {key: {"$in": list(values)}}
+        for key, values in (
+            ("agency", filters.agency),
+            ("jurisdiction", filters.jurisdiction),
+            ("doc_type", filters.doc_type),
+            ("status", filters.status),
+            ("doc_id", filters.doc_id),
+        )
+        if values
+    ]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def chunk_metadata(record: DocumentRecord, first_page: int, last_page: int) -> dict[str, str | int]:
+    return {
+        "doc_id": record.id,
+        "agency": agency_key(record.agency),
+        "jurisdiction": record.jurisdiction,
+        "doc_type": record.doc_type,
+        "status": record.status,
+        "first_page": first_page,
+        "last_page": last_page,
+    }

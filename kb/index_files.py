@@ -1,0 +1,166 @@
+"""What an index is made of on disk, and how it was built.
+
+    DATA_DIR/state.json        fingerprint, corpus snapshot, per-document ingest record
+    DATA_DIR/pages/<id>.json   stored page text, the ground truth every quote is checked against
+    DATA_DIR/chunks/<id>.json  chunks with their section and page locators
+    DATA_DIR/bm25/             keyword index
+    DATA_DIR/chroma/           vector store (embedded mode)
+
+Every write goes to a temporary file first and is renamed into place, so an interrupted ingest
+leaves the previous state readable and the next run redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.errors import IndexError_
+from kb.models import Chunk, DocumentRecord
+from kb.settings import Settings
+
+__all__ = [
+    "PIPELINE_VERSION",
+    "IndexPaths",
+    "IndexState",
+    "DocumentState",
+    "fingerprint",
+    "record_hash",
+    "snapshot_id",
+]
+
+# Bump when parsing, cleaning, sectioning or chunking changes what an index contains.
+PIPELINE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class IndexPaths:
+    root: Path
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def bm25(self) -> Path:
+        return self.root / "bm25"
+
+    def pages(self, doc_id: str) -> Path:
+        return self.root / "pages" / f"{doc_id}.json"
+
+    def chunks(self, doc_id: str) -> Path:
+        return self.root / "chunks" / f"{doc_id}.json"
+
+
+def fingerprint(settings: Settings) -> dict[str, Any]:
+    """Everything that changes the vectors or the chunks; a mismatch means the index must be rebuilt."""
+    return {
+        "model": settings.embedding.model_name,
+        "max_tokens": settings.embedding.max_tokens,
+        "chunk_tokens": settings.chunking.chunk_tokens,
+        "overlap_tokens": settings.chunking.overlap_tokens,
+        "pipeline_version": PIPELINE_VERSION,
+    }
+
+
+def short_hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def record_hash(record: DocumentRecord) -> str:
+    return short_hash(dataclasses.asdict(record))
+
+
+def snapshot_id(documents: dict[str, DocumentState]) -> str:
+    """Names the exact corpus an index holds: which documents, which file bytes, which metadata."""
+    return short_hash(sorted((doc_id, d.sha256, d.record_hash) for doc_id, d in documents.items()))
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    sha256: str
+    record_hash: str
+    record: dict[str, Any]
+    pages: int
+    chunks: int
+
+    def to_record(self) -> DocumentRecord:
+        return DocumentRecord(**self.record)
+
+
+@dataclass
+class IndexState:
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, DocumentState] = field(default_factory=dict)
+
+    @property
+    def collection_suffix(self) -> str:
+        return short_hash(self.fingerprint)
+
+    @property
+    def snapshot(self) -> str:
+        return snapshot_id(self.documents)
+
+
+def read_state(paths: IndexPaths) -> IndexState | None:
+    if not paths.state.is_file():
+        return None
+    raw = json.loads(paths.state.read_text())
+    documents = {doc_id: DocumentState(**d) for doc_id, d in raw["documents"].items()}
+    return IndexState(fingerprint=raw["fingerprint"], documents=documents)
+
+
+def write_state(paths: IndexPaths, state: IndexState) -> None:
+    payload = {
+        "fingerprint": state.fingerprint,
+        "snapshot": state.snapshot,
+        "documents": {doc_id: dataclasses.asdict(d) for doc_id, d in sorted(state.documents.items())},
+    }
+    write_json(paths.state, payload)
+
+
+def check_fingerprint(state: IndexState | None, settings: Settings, paths: IndexPaths) -> IndexState:
+    if state is None:
+        raise IndexError_(f"no index in {paths.root}; build it with `regkb ingest` (REGKB_DATA_DIR sets the folder)")
+    expected = fingerprint(settings)
+    if state.fingerprint != expected:
+        changed = sorted(k for k in expected if state.fingerprint.get(k) != expected[k])
+        raise IndexError_(
+            f"the index in {paths.root} was built with other settings ({', '.join(changed)} differ); "
+            "rebuild it with `regkb ingest --rebuild`"
+        )
+    return state
+
+
+def write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, ensure_ascii=False))
+    os.replace(tmp, path)
+
+
+def write_pages(paths: IndexPaths, doc_id: str, pages: tuple[str, ...]) -> None:
+    write_json(paths.pages(doc_id), {"doc_id": doc_id, "pages": list(pages)})
+
+
+def read_pages(paths: IndexPaths, doc_id: str) -> list[str]:
+    return list(json.loads(paths.pages(doc_id).read_text())["pages"])
+
+
+def write_chunks(paths: IndexPaths, doc_id: str, chunks: list[Chunk]) -> None:
+    write_json(paths.chunks(doc_id), [dataclasses.asdict(c) for c in chunks])
+
+
+def read_chunks(paths: IndexPaths, doc_id: str) -> list[Chunk]:
+    raw = json.loads(paths.chunks(doc_id).read_text())
+    return [Chunk(**{**c, "section_path": tuple(c["section_path"])}) for c in raw]
+
+
+def remove_document_files(paths: IndexPaths, doc_id: str) -> None:
+    for path in (paths.pages(doc_id), paths.chunks(doc_id)):
+        path.unlink(missing_ok=True)

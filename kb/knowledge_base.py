@@ -1,0 +1,124 @@
+"""The wired knowledge base: indexes loaded once, then search and ask as often as needed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from kb.answer import assess_evidence, build_answer
+from kb.embedder import Embedder
+from kb.errors import FilterError
+from kb.filters import Filters, validate_filters
+from kb.index_files import IndexPaths, IndexState, check_fingerprint, read_chunks, read_pages, read_state
+from kb.keyword_index import KeywordIndex, load_keyword_index
+from kb.models import Answer, Chunk, DocumentRecord, Passage
+from kb.retrieve import retrieve
+from kb.settings import Settings
+from kb.vector_store import VectorStore, open_chroma
+
+__all__ = ["KnowledgeBase", "open_knowledge_base"]
+
+
+@dataclass
+class KnowledgeBase:
+    settings: Settings
+    state: IndexState
+    records: dict[str, DocumentRecord]
+    chunks: dict[str, Chunk]
+    embedder: Embedder
+    store: VectorStore
+    keyword_index: KeywordIndex
+    paths: IndexPaths
+    _pages: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def corpus_snapshot(self) -> str:
+        return self.state.snapshot
+
+    def search(self, query: str, *, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
+        query = _checked_question(query)
+        return retrieve(
+            query,
+            validate_filters(filters or Filters(), list(self.records.values())),
+            k=k or self.settings.retrieval.top_k,
+            embedder=self.embedder,
+            store=self.store,
+            keyword_index=self.keyword_index,
+            chunks=self.chunks,
+            records=self.records,
+            settings=self.settings.retrieval,
+        )
+
+    def ask(self, question: str, *, filters: Filters | None = None, k: int | None = None) -> Answer:
+        began = time.perf_counter()
+        passages = self.search(question, filters=filters, k=k)
+        retrieved = time.perf_counter()
+        answer = build_answer(
+            question.strip(),
+            passages,
+            page_text=self.page_text,
+            settings=self.settings.answer,
+            corpus_snapshot=self.corpus_snapshot,
+            evidence_ok=assess_evidence(question, passages, self.settings.answer),
+        )
+        done = time.perf_counter()
+        timings = {
+            "retrieve": round((retrieved - began) * 1000, 2),
+            "answer": round((done - retrieved) * 1000, 2),
+            "total": round((done - began) * 1000, 2),
+        }
+        return Answer(**{**answer.__dict__, "timings_ms": timings})
+
+    def page_text(self, doc_id: str, page: int) -> str:
+        if doc_id not in self._pages:
+            self._pages[doc_id] = read_pages(self.paths, doc_id)
+        pages = self._pages[doc_id]
+        if not 1 <= page <= len(pages):
+            raise FilterError(f"document {doc_id!r} has pages 1-{len(pages)}; page {page} does not exist")
+        return pages[page - 1]
+
+
+def _checked_question(question: str) -> str:
+    question = question.strip()
+    if not question:
+        raise FilterError("the question is empty; ask something, e.g. 'What are the stages of process validation?'")
+    return question
+
+
+def open_knowledge_base(
+    settings: Settings, *, embedder: Embedder | None = None, store: VectorStore | None = None
+) -> KnowledgeBase:
+    """Load the index built by `regkb ingest`; refuses one built with other settings."""
+    paths = IndexPaths(settings.data_dir)
+    state = check_fingerprint(read_state(paths), settings, paths)
+    records = {doc_id: doc.to_record() for doc_id, doc in state.documents.items()}
+    chunks = {c.chunk_id: c for doc_id in sorted(records) for c in read_chunks(paths, doc_id)}
+    if embedder is None:
+        embedder = _default_embedder(settings)
+    if store is None:
+        name = f"{settings.collection_prefix}-{state.collection_suffix}"
+        store = open_chroma(name, data_dir=settings.data_dir, url=settings.chroma_url)
+    return KnowledgeBase(
+        settings=settings,
+        state=state,
+        records=records,
+        chunks=chunks,
+        embedder=embedder,
+        store=store,
+        keyword_index=load_keyword_index(paths.bm25),
+        paths=paths,
+    )
+
+
+@lru_cache(maxsize=2)
+def _cached_embedder(embedding_settings_json: str) -> Embedder:
+    from kb.embedder import SentenceTransformerEmbedder
+    from kb.settings import EmbeddingSettings
+
+    return SentenceTransformerEmbedder(EmbeddingSettings.model_validate_json(embedding_settings_json))
+
+
+def _default_embedder(settings: Settings) -> Embedder:
+    """One model per process, however many knowledge bases are opened (tests open several)."""
+    return _cached_embedder(settings.embedding.model_dump_json())

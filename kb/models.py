@@ -1,0 +1,133 @@
+"""Plain data passed between the core's steps. Frozen so a citation can never drift from its chunk."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Literal
+
+Jurisdiction = Literal["EU", "US", "ICH", "internal"]
+DocType = Literal["regulation", "guideline", "guidance", "qa", "reflection_paper", "compliance_policy", "internal_lesson"]
+Status = Literal["final", "draft", "superseded"]
+AnswerStatus = Literal["answered", "no_evidence"]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One manifest entry: what a document is, where it lives, whether we have it."""
+
+    id: str
+    title: str
+    agency: str
+    jurisdiction: Jurisdiction
+    doc_type: DocType
+    reference: str
+    version: str
+    status: Status
+    url: str
+    sha256: str | None = None
+    file: str | None = None  # path relative to the corpus folder; None when not available offline
+    superseded_by: str | None = None
+    pages: int | None = None
+    available_offline: bool = True
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """Cleaned text of one document, page by page (page numbers are 1-based PDF page indexes).
+
+    `text` joins the pages with PAGE_SEPARATOR; every character offset in the core is an offset
+    into `text`, so a chunk's offsets map back to its pages with `page_at`.
+    """
+
+    doc_id: str
+    pages: tuple[str, ...]
+    page_starts: tuple[int, ...] = field(init=False)
+    text: str = field(init=False)
+
+    PAGE_SEPARATOR = "\n\n"
+
+    def __post_init__(self) -> None:
+        starts, offset = [], 0
+        for page in self.pages:
+            starts.append(offset)
+            offset += len(page) + len(self.PAGE_SEPARATOR)
+        object.__setattr__(self, "page_starts", tuple(starts))
+        object.__setattr__(self, "text", self.PAGE_SEPARATOR.join(self.pages))
+
+    def page_at(self, offset: int) -> int:
+        """1-based page number holding character `offset` of `text`."""
+        return max(1, bisect_right(self.page_starts, offset))
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A numbered (or named) section heading found in a document."""
+
+    number: str  # "IV.A.1", "3.2.1", "Annex 1", "Appendix A", "Glossary"; "" for front matter
+    title: str
+    level: int  # 1 for top-level; deeper numbering gives higher levels
+    start: int  # character offset of the heading line in ParsedDocument.text
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable span of one document, carrying everything a citation needs."""
+
+    chunk_id: str  # f"{doc_id}#p{first_page}-c{n}", n counting chunks within the document
+    doc_id: str
+    text: str
+    section: str
+    section_title: str
+    section_path: tuple[str, ...]  # numbers from the top level down, e.g. ("IV", "IV.A", "IV.A.1")
+    first_page: int
+    last_page: int
+    start: int  # character offsets into ParsedDocument.text
+    end: int
+
+    @property
+    def pages(self) -> list[int]:
+        return list(range(self.first_page, self.last_page + 1))
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk with its retrieval score and the document it belongs to."""
+
+    chunk: Chunk
+    document: DocumentRecord
+    score: float
+    dense_similarity: float | None = None  # cosine similarity to the question, when dense retrieval ran
+    keyword_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    marker: int
+    doc_id: str
+    title: str
+    reference: str
+    agency: str
+    status: Status
+    section: str
+    section_title: str
+    pages: tuple[int, ...]
+    quote: str
+    url: str
+    score: float
+    chunk_id: str = ""
+    doc_type: str = ""
+    jurisdiction: str = ""
+    superseded_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    status: AnswerStatus
+    answer: str
+    citations: tuple[Citation, ...]
+    corpus_snapshot: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    closest_documents: tuple[str, ...] = ()  # filled when status == "no_evidence"

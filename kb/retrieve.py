@@ -1,0 +1,98 @@
+"""Hybrid retrieval: BM25 and dense rankings fused, filtered inside both stores, de-duplicated."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+
+from kb.embedder import Embedder
+from kb.filters import Filters, chroma_where, record_matches
+from kb.fuse import reciprocal_rank_fusion
+from kb.keyword_index import KeywordIndex
+from kb.models import Chunk, DocumentRecord, Passage
+from kb.settings import RetrievalSettings
+from kb.vector_store import VectorStore
+
+__all__ = ["retrieve", "mentions_document"]
+
+
+def retrieve(
+    question: str,
+    filters: Filters,
+    *,
+    k: int,
+    embedder: Embedder,
+    store: VectorStore,
+    keyword_index: KeywordIndex,
+    chunks: Mapping[str, Chunk],
+    records: Mapping[str, DocumentRecord],
+    settings: RetrievalSettings,
+) -> list[Passage]:
+    query = embedder.embed_query(question)
+    dense = store.query(query, settings.candidates, chroma_where(filters))
+    keyword = keyword_index.search(question, settings.candidates, _keyword_mask(filters, keyword_index, chunks, records))
+    fused = reciprocal_rank_fusion(
+        [[h.chunk_id for h in dense], [h.chunk_id for h in keyword]],
+        [settings.dense_weight, settings.keyword_weight],
+        k=settings.rrf_k,
+    )
+    ranked = sorted(
+        ((cid, score * _penalty(records[chunks[cid].doc_id], question, filters, settings)) for cid, score in fused),
+        key=lambda pair: (-pair[1], pair[0]),
+    )
+    kept = _without_overlaps([chunks[cid] for cid, _ in ranked], k)
+    scores = dict(ranked)
+    similarity = {h.chunk_id: h.similarity for h in dense}
+    missing = [c.chunk_id for c in kept if c.chunk_id not in similarity]
+    similarity.update(store.similarities(query, missing))
+    bm25 = {h.chunk_id: h.score for h in keyword}
+    return [
+        Passage(
+            chunk=c,
+            document=records[c.doc_id],
+            score=round(scores[c.chunk_id], 6),
+            dense_similarity=similarity.get(c.chunk_id),
+            keyword_score=bm25.get(c.chunk_id),
+        )
+        for c in kept
+    ]
+
+
+def _keyword_mask(
+    filters: Filters, index: KeywordIndex, chunks: Mapping[str, Chunk], records: Mapping[str, DocumentRecord]
+) -> np.ndarray | None:
+    if filters.empty:
+        return None
+    allowed = {doc_id for doc_id, record in records.items() if record_matches(record, filters)}
+    return index.mask([cid for cid, chunk in chunks.items() if chunk.doc_id in allowed])
+
+
+def _penalty(record: DocumentRecord, question: str, filters: Filters, settings: RetrievalSettings) -> float:
+    """Superseded guidance ranks below current guidance unless the user asked for it."""
+    if record.status != "superseded":
+        return 1.0
+    if filters.wants_superseded or record.id in filters.doc_id or mentions_document(question, record):
+        return 1.0
+    return settings.superseded_penalty
+
+
+def mentions_document(question: str, record: DocumentRecord) -> bool:
+    """True when the question names the document's code, e.g. 'Q9' for ICH Q9 or 'E6(R2)' for ICH E6(R2)."""
+    code = record.reference.split()[-1] if record.reference else ""
+    if not re.fullmatch(r"[A-Z]\d+[A-Z]?(\(R\d+\))?", code):
+        return False
+    base = code.split("(")[0]
+    return re.search(rf"(?<![\w]){re.escape(base)}(?![\d])", question, flags=re.IGNORECASE) is not None
+
+
+def _without_overlaps(ranked: list[Chunk], k: int) -> list[Chunk]:
+    """Neighbouring chunks share their overlap; keep the better-ranked one of any overlapping pair."""
+    kept: list[Chunk] = []
+    for chunk in ranked:
+        if not any(c.doc_id == chunk.doc_id and c.start < chunk.end and chunk.start < c.end for c in kept):
+            kept.append(chunk)
+        if len(kept) == k:
+            break
+    return kept

