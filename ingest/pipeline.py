@@ -59,6 +59,7 @@ class IngestReport:
     chunks_embedded: int = 0
     snapshot: str = ""
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # embedding stage: prefixes, encoding, vector-store writes
 
     @property
     def wrote(self) -> bool:
@@ -134,7 +135,7 @@ def ingest_corpus(
     parsed, parse_skips = _parse_all(planned, deps.tokenizer(), settings, show)
     skipped += parse_skips
     store = deps.vector_store(f"{settings.collection_prefix}-{state.collection_suffix}")
-    embedded = _embed_and_store(parsed, deps, store, settings, show)
+    embedded, embed_seconds = _embed_and_store(parsed, deps, store, settings, show)
     for doc_id in removed:
         store.delete_document(doc_id)
         remove_document_files(paths, doc_id)
@@ -163,6 +164,7 @@ def ingest_corpus(
         chunks_embedded=embedded,
         snapshot=state.snapshot,
         seconds=_since(began),
+        embed_seconds=round(embed_seconds, 3),
     )
 
 
@@ -211,11 +213,12 @@ def _embed_and_store(
     store: VectorStore,
     settings: Settings,
     show: bool,
-) -> int:
+) -> tuple[int, float]:
     """One encode call over every new chunk: batches stay full, which is what keeps throughput near raw."""
     if not parsed:
-        return 0
+        return 0, 0.0
     embedder = deps.embedder()
+    began = time.perf_counter()
     pairs = [(item.record, chunk) for item, _, chunks in parsed for chunk in chunks]
     texts = [embedding_text(c, r, embedder, settings.embedding.max_tokens) for r, c in pairs]
     vectors = embedder.embed_documents(texts, progress=show)
@@ -226,7 +229,7 @@ def _embed_and_store(
         vectors,
         [chunk_metadata(r, c.first_page, c.last_page) for r, c in pairs],
     )
-    return len(pairs)
+    return len(pairs), time.perf_counter() - began
 
 
 def _rebuild_keyword_index(paths: IndexPaths, state: IndexState) -> None:
