@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pytest
+
+from kb.quotes import normalise_ws, split_sentences, split_units, verify_quote
+
+pytestmark = pytest.mark.unit
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[start:end] for start, end in split_sentences(text)]
+
+
+def test_normalise_ws_collapses_newlines_tabs_and_non_breaking_spaces() -> None:
+    assert normalise_ws("  The QP\n\tmust\u00a0 certify\r\n\neach batch.  ") == "The QP must certify each batch."
+
+
+def test_verify_quote_ignores_whitespace_differences_and_spans_consecutive_pages() -> None:
+    pages = ["Each batch must be certified by a\nQualified Person", "before release for sale."]
+
+    assert verify_quote("Qualified   Person before\u00a0release", pages)
+    assert verify_quote("certified by a Qualified Person", pages[:1])
+
+
+def test_verify_quote_fails_on_altered_or_missing_text() -> None:
+    pages = ["Each batch must be certified by a\nQualified Person", "before release for sale."]
+
+    assert not verify_quote("Each batch should be certified", pages)
+    assert not verify_quote("Qualified Person before release", pages[:1])
+    assert not verify_quote("   ", pages)
+
+
+def test_split_sentences_keeps_abbreviations_and_citations_inside_sentences() -> None:
+    text = (
+        "The manufacturer should apply QRM principles, e.g. those in ICH Q9. Sec. 501 of the Act applies to\n"
+        "drugs made in the U.S. and abroad. Written procedures are required by 21 CFR 211.100(a). Records\n"
+        "of gowning, cleaning, etc. should be kept, i.e. for each operator. See No. 5 and section 3.2.1 for\n"
+        "details. Filling takes place in Grade A. The background is Grade B."
+    )
+
+    assert _pieces(text) == [
+        "The manufacturer should apply QRM principles, e.g. those in ICH Q9.",
+        "Sec. 501 of the Act applies to\ndrugs made in the U.S. and abroad.",
+        "Written procedures are required by 21 CFR 211.100(a).",
+        "Records\nof gowning, cleaning, etc. should be kept, i.e. for each operator.",
+        "See No. 5 and section 3.2.1 for\ndetails.",
+        "Filling takes place in Grade A.",
+        "The background is Grade B.",
+    ]
+
+
+def test_split_sentences_makes_headings_and_bullets_units_of_their_own() -> None:
+    text = (
+        "3.2.1 Quality risk management\n"
+        "Annex 1 requires the following:\n"
+        "• a contamination control strategy;\n"
+        "o periodic review of the\n"
+        "strategy by the Pharmaceutical Quality System.\n"
+        "The QP certifies each batch.\n"
+        "\n"
+        "Personnel\n"
+        "Staff must be trained in aseptic practices before they\n"
+        "enter Grade A areas."
+    )
+
+    units = split_units(text)
+
+    assert [(text[u.start : u.end], u.kind) for u in units] == [
+        ("3.2.1 Quality risk management", "heading"),
+        ("Annex 1 requires the following:", "sentence"),
+        ("a contamination control strategy;", "bullet"),
+        ("periodic review of the\nstrategy by the Pharmaceutical Quality System.", "bullet"),
+        ("The QP certifies each batch.", "sentence"),
+        ("Personnel", "heading"),
+        ("Staff must be trained in aseptic practices before they\nenter Grade A areas.", "sentence"),
+    ]
+
+
+def test_split_sentences_joins_a_sentence_broken_by_a_page_break() -> None:
+    text = "Each batch must be certified by a\n\nQualified Person before release. Records are kept."
+
+    assert _pieces(text) == [
+        "Each batch must be certified by a\n\nQualified Person before release.",
+        "Records are kept.",
+    ]
+
+
+def test_split_sentences_does_not_take_a_wrapped_line_for_a_heading() -> None:
+    text = (
+        "Water for injections is produced by distillation or an equivalent purification process.\n"
+        "All batches must be certified by the\n"
+        "QP before release to the market."
+    )
+
+    assert _pieces(text) == [
+        "Water for injections is produced by distillation or an equivalent purification process.",
+        "All batches must be certified by the\nQP before release to the market.",
+    ]
+
+
+def test_split_sentences_of_blank_text_is_empty() -> None:
+    assert split_sentences(" \n\n ") == []
