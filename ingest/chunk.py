@@ -7,6 +7,7 @@ document/section prefix embedded with it is cut to the remaining 256 - 2 - 200 =
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]
 # folded into the next section instead of becoming a chunk that says nothing but its title.
 _MIN_SECTION_TOKENS = 12
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+# Table-of-contents lines ("F. Chemistry, Manufacturing ... ........ 4") match many queries and answer none.
+_DOT_LEADER = re.compile(r"(\.\s?){5,}\s*[\divxlc]+\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ def chunk_document(
     for span in _section_spans(doc, headings, tokenizer):
         number, title, path = section_at(list(headings), span.heading_offset)
         for start, end in _split_span(doc.text, span, splitter, tokenizer, settings):
+            if _is_table_of_contents(doc.text[start:end]):
+                continue
             first, last = doc.page_at(start), doc.page_at(end - 1)
             chunks.append(
                 Chunk(
@@ -64,6 +69,11 @@ def embedding_text(chunk: Chunk, record: DocumentRecord, tokenizer: Tokenizer, m
     while words and tokenizer.count_tokens(" ".join(words)) + 1 > budget:
         words.pop()
     return f"{' '.join(words)}\n{chunk.text}" if words else chunk.text
+
+
+def _is_table_of_contents(text: str) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and sum(bool(_DOT_LEADER.search(line)) for line in lines) > len(lines) / 2
 
 
 def _splitter(tokenizer: Tokenizer, settings: ChunkingSettings):  # type: ignore[no-untyped-def]

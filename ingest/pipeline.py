@@ -7,7 +7,6 @@ manifest is removed from both indexes, and a document that cannot be read is rep
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ingest.chunk import chunk_document, embedding_text
+from ingest.fetch import file_sha256
 from ingest.manifest import load_manifest, resolve_document_path
 from ingest.parse_pdf import parse_pdf
 from ingest.sections import find_headings
@@ -177,7 +177,7 @@ def _plan(
         if not path.is_file():
             skipped.append(SkippedDocument(record.id, str(path), "file not found; run `regkb corpus fetch`"))
             continue
-        digest = _sha256(path)
+        digest = file_sha256(path)
         if record.sha256 and digest != record.sha256:
             reason = "sha256 differs from the manifest; fetch the listed version or update the manifest"
             skipped.append(SkippedDocument(record.id, str(path), reason))
@@ -241,14 +241,6 @@ def _rebuild_keyword_index(paths: IndexPaths, state: IndexState) -> None:
             ids.append(chunk.chunk_id)
             texts.append(index_text(chunk, record))
     save_keyword_index(build_keyword_index(ids, texts), paths.bm25)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _since(began: float) -> float:

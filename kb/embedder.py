@@ -112,6 +112,7 @@ def _load_model(path: Path) -> SentenceTransformer:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()  # "sequence longer than 256" is expected: the chunker counts long sections
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
     try:
         return SentenceTransformer(str(path), device="cpu")
