@@ -26,7 +26,9 @@ err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted text.")]
 KOpt = Annotated[int | None, typer.Option("--k", min=1, max=50, help="Passages to use (default: settings).")]
-AgencyOpt = Annotated[list[str] | None, typer.Option("--agency", help="Only this issuer (FDA, ICH, EMA, EC); repeatable.")]
+AgencyOpt = Annotated[
+    list[str] | None, typer.Option("--agency", help="Only this issuer (FDA, ICH, EMA, EC); repeatable.")
+]
 JurisdictionOpt = Annotated[list[str] | None, typer.Option("--jurisdiction", help="EU, US or ICH; repeatable.")]
 DocTypeOpt = Annotated[list[str] | None, typer.Option("--doc-type", help="guideline, guidance, regulation, ...")]
 StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="final, draft or superseded; repeatable.")]
@@ -107,7 +109,9 @@ def docs(as_json: JsonOpt = False) -> None:
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question (omit with --jsonl).")] = None,
     as_json: JsonOpt = False,
-    jsonl: Annotated[bool, typer.Option("--jsonl", help="One question per stdin line, one JSON answer per line.")] = False,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="One question per stdin line, one JSON answer per line.")
+    ] = False,
     k: KOpt = None,
     agency: AgencyOpt = None,
     jurisdiction: JurisdictionOpt = None,

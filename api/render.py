@@ -56,8 +56,7 @@ def search_json(query: str, passages: Sequence[Passage]) -> dict[str, Any]:
 
 def documents_json(rows: Sequence[DocumentStatus]) -> list[dict[str, Any]]:
     return [
-        {**dataclasses.asdict(r.record), "present": r.present, "indexed": r.indexed, "chunks": r.chunks}
-        for r in rows
+        {**dataclasses.asdict(r.record), "present": r.present, "indexed": r.indexed, "chunks": r.chunks} for r in rows
     ]
 
 
@@ -96,7 +95,5 @@ def print_documents(rows: Sequence[DocumentStatus], console: Console) -> None:
         where = "indexed" if r.indexed else ("present" if r.present else "missing")
         if not r.record.available_offline:
             where = "not offline"
-        table.add_row(
-            r.record.id, r.record.status, r.record.agency, str(r.pages or ""), str(r.chunks or ""), where
-        )
+        table.add_row(r.record.id, r.record.status, r.record.agency, str(r.pages or ""), str(r.chunks or ""), where)
     console.print(table)

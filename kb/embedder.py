@@ -79,8 +79,7 @@ class SentenceTransformerEmbedder:
         self.name = settings.model_name
         self._batch_size = settings.batch_size
         self._model = _load_model(_model_path(settings))
-        self.dimension = int(self._model.get_embedding_dimension())
-        self._max_tokens = int(self._model.max_seq_length)
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
 
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer.tokenize(text))

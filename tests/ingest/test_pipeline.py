@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ingest.pipeline import IngestDependencies, ingest_corpus
-from kb.errors import IndexError_
+from kb.errors import IndexStateError
 from kb.index_files import IndexPaths, read_state
 from kb.keyword_index import load_keyword_index
 from kb.knowledge_base import open_knowledge_base
@@ -33,9 +33,18 @@ def _sha(path: Path) -> str:
 
 def _entry(doc_id: str, file: str, sha: str | None) -> dict:
     return {
-        "id": doc_id, "title": f"Title of {doc_id}", "agency": "FDA", "jurisdiction": "US", "doc_type": "guidance",
-        "reference": f"REF {doc_id}", "version": "2004", "status": "final", "url": f"https://www.fda.gov/{doc_id}",
-        "sha256": sha, "file": file, "available_offline": True,
+        "id": doc_id,
+        "title": f"Title of {doc_id}",
+        "agency": "FDA",
+        "jurisdiction": "US",
+        "doc_type": "guidance",
+        "reference": f"REF {doc_id}",
+        "version": "2004",
+        "status": "final",
+        "url": f"https://www.fda.gov/{doc_id}",
+        "sha256": sha,
+        "file": file,
+        "available_offline": True,
     }
 
 
@@ -126,7 +135,11 @@ def test_changed_document_is_replaced(settings, deps, store, corpus):
     report = ingest_corpus(settings, deps=deps, progress=False)
     assert report.replaced == ["q5c"] and report.unchanged == ["cpg"]
     assert report.snapshot != first.snapshot
-    q5c_texts = " ".join(c.text for c in open_knowledge_base(settings, embedder=deps.embedder(), store=store).chunks.values() if c.doc_id == "q5c")
+    q5c_texts = " ".join(
+        c.text
+        for c in open_knowledge_base(settings, embedder=deps.embedder(), store=store).chunks.values()
+        if c.doc_id == "q5c"
+    )
     assert "electronic signatures" in q5c_texts.lower() and "biotechnological" not in q5c_texts.lower()
     assert sorted(load_keyword_index(IndexPaths(settings.data_dir).bm25).chunk_ids) == sorted(store.vectors)
 
@@ -168,12 +181,12 @@ def test_missing_file_and_checksum_mismatch_are_skipped_not_fatal(settings, deps
 def test_index_built_with_other_settings_is_refused(settings, deps, store):
     ingest_corpus(settings, deps=deps, progress=False)
     changed = settings.model_copy(update={"chunking": settings.chunking.model_copy(update={"chunk_tokens": 120})})
-    with pytest.raises(IndexError_, match=r"chunk_tokens differ.*regkb ingest --rebuild"):
+    with pytest.raises(IndexStateError, match=r"chunk_tokens differ.*regkb ingest --rebuild"):
         open_knowledge_base(changed, embedder=deps.embedder(), store=store)
 
 
 def test_no_index_says_how_to_build_one(settings, deps, store):
-    with pytest.raises(IndexError_, match="build it with `regkb ingest`"):
+    with pytest.raises(IndexStateError, match="build it with `regkb ingest`"):
         open_knowledge_base(settings, embedder=deps.embedder(), store=store)
 
 

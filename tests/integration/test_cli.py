@@ -19,8 +19,18 @@ pytestmark = pytest.mark.integration
 runner = CliRunner()
 
 CITATION_KEYS = {
-    "marker", "doc_id", "title", "reference", "agency", "status", "section", "section_title", "pages", "quote",
-    "url", "score",
+    "marker",
+    "doc_id",
+    "title",
+    "reference",
+    "agency",
+    "status",
+    "section",
+    "section_title",
+    "pages",
+    "quote",
+    "url",
+    "score",
 }
 
 
@@ -30,7 +40,7 @@ def test_ask_json_has_the_documented_fields(regkb_env):
     answer = json.loads(result.stdout)
     assert {"question", "status", "answer", "citations", "corpus_snapshot", "timings_ms"} <= set(answer)
     assert answer["status"] == "answered" and re.search(r"\[1\]", answer["answer"])
-    assert CITATION_KEYS <= set(answer["citations"][0])
+    assert set(answer["citations"][0]) >= CITATION_KEYS
     assert answer["citations"][0]["url"].endswith("#page=7")
 
 
@@ -79,9 +89,20 @@ def test_ingest_reports_bad_files_and_exits_3(tmp_path, monkeypatch):
     shutil.copyfile(SHARED_CORPUS / "fda/fda-cpg-490-100-process-validation-2004.pdf", corpus / "good.pdf")
     (corpus / "notpdf.pdf").write_text("plain text, not a PDF")
     entries = [
-        {"id": doc_id, "title": doc_id, "agency": "FDA", "jurisdiction": "US", "doc_type": "guidance",
-         "reference": "x", "version": "1", "status": "final", "url": "https://www.fda.gov/x",
-         "sha256": file_sha256(corpus / f"{name}.pdf"), "file": f"{name}.pdf", "available_offline": True}
+        {
+            "id": doc_id,
+            "title": doc_id,
+            "agency": "FDA",
+            "jurisdiction": "US",
+            "doc_type": "guidance",
+            "reference": "x",
+            "version": "1",
+            "status": "final",
+            "url": "https://www.fda.gov/x",
+            "sha256": file_sha256(corpus / f"{name}.pdf"),
+            "file": f"{name}.pdf",
+            "available_offline": True,
+        }
         for doc_id, name in (("good-doc", "good"), ("bad-doc", "notpdf"))
     ]
     manifest = tmp_path / "manifest.yaml"
@@ -97,9 +118,20 @@ def test_ingest_reports_bad_files_and_exits_3(tmp_path, monkeypatch):
 
 def test_manifest_path_escaping_the_corpus_is_refused(tmp_path, monkeypatch):
     manifest = tmp_path / "manifest.yaml"
-    entry = {"id": "evil", "title": "t", "agency": "FDA", "jurisdiction": "US", "doc_type": "guidance",
-             "reference": "x", "version": "1", "status": "final", "url": "https://www.fda.gov/x",
-             "sha256": "0" * 64, "file": "../../etc/passwd", "available_offline": True}
+    entry = {
+        "id": "evil",
+        "title": "t",
+        "agency": "FDA",
+        "jurisdiction": "US",
+        "doc_type": "guidance",
+        "reference": "x",
+        "version": "1",
+        "status": "final",
+        "url": "https://www.fda.gov/x",
+        "sha256": "0" * 64,
+        "file": "../../etc/passwd",
+        "available_offline": True,
+    }
     manifest.write_text(yaml.safe_dump({"version": 1, "documents": [entry]}))
     monkeypatch.setenv("REGKB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REGKB_MANIFEST_PATH", str(manifest))

@@ -49,8 +49,7 @@ def test_every_chunk_fits_the_model_window(real_kb):
     over = [
         c.chunk_id
         for c in real_kb.chunks.values()
-        if tokenizer.count_tokens(embedding_text(c, real_kb.records[c.doc_id], tokenizer, max_tokens))
-        + SPECIAL_TOKENS
+        if tokenizer.count_tokens(embedding_text(c, real_kb.records[c.doc_id], tokenizer, max_tokens)) + SPECIAL_TOKENS
         > max_tokens
     ]
     assert over == []

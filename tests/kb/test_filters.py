@@ -9,8 +9,15 @@ pytestmark = pytest.mark.unit
 
 def _record(doc_id: str, agency: str, jurisdiction: str, status: str = "final") -> DocumentRecord:
     return DocumentRecord(
-        id=doc_id, title=doc_id, agency=agency, jurisdiction=jurisdiction, doc_type="guideline",  # type: ignore[arg-type]
-        reference="", version="", status=status, url="https://example.org",  # type: ignore[arg-type]
+        id=doc_id,
+        title=doc_id,
+        agency=agency,
+        jurisdiction=jurisdiction,
+        doc_type="guideline",  # type: ignore[arg-type]
+        reference="",
+        version="",
+        status=status,
+        url="https://example.org",  # type: ignore[arg-type]
     )
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from kb.errors import IndexError_
+from kb.errors import IndexStateError
 from kb.keyword_index import build_keyword_index, load_keyword_index, save_keyword_index
 
 pytestmark = pytest.mark.unit
@@ -32,5 +32,5 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 def test_missing_index_says_how_to_build(tmp_path):
-    with pytest.raises(IndexError_, match="run `regkb ingest`"):
+    with pytest.raises(IndexStateError, match="run `regkb ingest`"):
         load_keyword_index(tmp_path / "nothing")
