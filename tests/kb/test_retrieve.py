@@ -1,0 +1,123 @@
+"""Hybrid retrieval over a fake embedder and an in-memory store."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.filters import Filters, chunk_metadata
+from kb.keyword_index import build_keyword_index
+from kb.models import Chunk, DocumentRecord, Passage
+from kb.retrieve import mentions_document, retrieve
+from kb.settings import RetrievalSettings
+from tests.fakes import FakeEmbedder, MemoryStore
+
+pytestmark = pytest.mark.unit
+
+TEXT = "Risk assessment consists of the identification of hazards and the analysis of risks."
+
+
+def _record(doc_id: str, status: str, reference: str, agency: str = "ICH") -> DocumentRecord:
+    return DocumentRecord(
+        id=doc_id,
+        title=doc_id,
+        agency=agency,
+        jurisdiction="ICH",
+        doc_type="guideline",  # type: ignore[arg-type]
+        reference=reference,
+        version="",
+        status=status,
+        url="https://example.org/x.pdf",  # type: ignore[arg-type]
+    )
+
+
+def _chunk(doc_id: str, n: int, text: str, start: int) -> Chunk:
+    return Chunk(
+        chunk_id=f"{doc_id}#p1-c{n}",
+        doc_id=doc_id,
+        text=text,
+        section="4",
+        section_title="Risk",
+        section_path=("4",),
+        first_page=1,
+        last_page=1,
+        start=start,
+        end=start + len(text),
+    )
+
+
+RECORDS = {
+    "old-q9": _record("old-q9", "superseded", "ICH Q9"),
+    "new-guide": _record("new-guide", "final", "ICH Q99"),
+    "fda-doc": _record("fda-doc", "final", "FDA X", agency="FDA (CDER)"),
+}
+CHUNKS = {
+    c.chunk_id: c
+    for c in (
+        _chunk("old-q9", 0, TEXT, 0),
+        _chunk("new-guide", 0, TEXT, 0),
+        _chunk("new-guide", 1, TEXT + " Overlapping tail.", 40),  # overlaps new-guide#p1-c0
+        _chunk("fda-doc", 0, "Batch records are reviewed by the quality unit before release.", 0),
+    )
+}
+
+
+def _passages(question: str, filters: Filters = Filters(), k: int = 5, penalty: float = 0.9) -> list[Passage]:
+    embedder, store = FakeEmbedder(), MemoryStore()
+    ids = list(CHUNKS)
+    store.add(
+        ids,
+        embedder.embed_documents([CHUNKS[c].text for c in ids]),
+        [chunk_metadata(RECORDS[CHUNKS[c].doc_id], 1, 1) for c in ids],
+    )
+    passages = retrieve(
+        question,
+        filters,
+        k=k,
+        embedder=embedder,
+        store=store,
+        keyword_index=build_keyword_index(ids, [CHUNKS[c].text for c in ids]),
+        chunks=CHUNKS,
+        records=RECORDS,
+        settings=RetrievalSettings(superseded_penalty=penalty),
+    )
+    assert all(p.dense_similarity is not None for p in passages)
+    return passages
+
+
+def _search(question: str, filters: Filters = Filters(), penalty: float = 0.9) -> list[str]:
+    return [p.chunk.chunk_id for p in _passages(question, filters, penalty=penalty)]
+
+
+def _scores(question: str) -> dict[str, float]:
+    return {p.chunk.doc_id: p.score for p in _passages(question)}
+
+
+def test_superseded_ranks_below_an_equally_relevant_current_document():
+    assert _search("hazard identification risk analysis")[:2] == ["new-guide#p1-c0", "old-q9#p1-c0"]
+
+
+def test_superseded_is_not_penalised_when_asked_for():
+    assert _search("hazard identification", Filters(status=("superseded",))) == ["old-q9#p1-c0"]
+    # Both chunks hold the same text: the fake dense store breaks the tie by id (new-guide first), BM25 by
+    # index order (old-q9 first), so before the penalty each scores 1/61 + 1/62.
+    plain = _scores("hazard identification risk analysis")
+    assert plain["old-q9"] == pytest.approx(0.9 * plain["new-guide"], rel=1e-3)
+    named = _scores("What does Q9 say about hazard identification risk analysis?")
+    assert named["old-q9"] == pytest.approx(named["new-guide"])
+
+
+def test_overlapping_chunks_of_one_document_are_deduplicated():
+    ids = _search("hazard identification risk analysis")
+    assert "new-guide#p1-c1" not in ids and "new-guide#p1-c0" in ids
+
+
+def test_filters_restrict_both_rankings():
+    assert _search("quality unit batch records risk", Filters(agency=("FDA",))) == ["fda-doc#p1-c0"]
+
+
+def test_mentions_document_matches_the_code_not_a_longer_one():
+    q9 = RECORDS["old-q9"]
+    assert mentions_document("What does ICH Q9 say?", q9)
+    assert mentions_document("q9 risk tools", q9)
+    assert not mentions_document("What does Q99 say?", q9)
+    assert not mentions_document("What does Q10 say?", q9)
