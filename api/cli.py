@@ -21,7 +21,7 @@ app.add_typer(corpus_app, name="corpus")
 EXIT_ERROR = 1
 EXIT_SKIPPED = 3  # ingestion finished, but some documents could not be read
 
-out = Console(soft_wrap=False)
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted text.")]

@@ -22,6 +22,15 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]
 # A section whose body is shorter than this (a heading directly followed by a sub-heading) is
 # folded into the next section instead of becoming a chunk that says nothing but its title.
 _MIN_SECTION_TOKENS = 12
+_MIN_CHUNK_TOKENS = 24  # a piece this short is a stray heading or line; it joins a neighbour when that fits
+
+
+def _heading_reserve(chunk_tokens: int) -> int:
+    """The splitter aims this many pieces below the window, so a heading it leaves on its own always fits
+    into the next piece (200 -> 16: section headings in this corpus are under 16 word pieces)."""
+    return max(1, min(16, chunk_tokens // 8))
+
+
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 # Table-of-contents lines ("F. Chemistry, Manufacturing ... ........ 4") match many queries and answer none.
 _DOT_LEADER = re.compile(r"(\.\s?){5,}\s*[\divxlc]+\s*$", re.IGNORECASE)
@@ -80,7 +89,7 @@ def _splitter(tokenizer: Tokenizer, settings: ChunkingSettings):  # type: ignore
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     return RecursiveCharacterTextSplitter(
-        chunk_size=settings.chunk_tokens,
+        chunk_size=settings.chunk_tokens - _heading_reserve(settings.chunk_tokens),
         chunk_overlap=settings.overlap_tokens,
         length_function=tokenizer.count_tokens,
         separators=_SEPARATORS,
@@ -106,7 +115,7 @@ def _section_spans(doc: ParsedDocument, headings: Sequence[Heading], tokenizer: 
 
 def _split_span(text: str, span: _Span, splitter, tokenizer: Tokenizer, settings: ChunkingSettings):  # type: ignore[no-untyped-def]
     section_text = text[span.start : span.end]
-    cursor = 0
+    cursor, pieces = 0, list[tuple[int, int]]()
     for piece in splitter.create_documents([section_text]):
         content = piece.page_content
         offset = piece.metadata.get("start_index", -1)
@@ -114,7 +123,32 @@ def _split_span(text: str, span: _Span, splitter, tokenizer: Tokenizer, settings
             offset = section_text.find(content, cursor)
         cursor = max(cursor, offset)
         start = span.start + offset
-        yield from _fit(text, start, start + len(content), tokenizer, settings.chunk_tokens)
+        target = settings.chunk_tokens - _heading_reserve(settings.chunk_tokens)
+        pieces += _fit(text, start, start + len(content), tokenizer, target)
+    return _absorb_small(pieces, text, tokenizer, settings.chunk_tokens)
+
+
+def _absorb_small(pieces: list[tuple[int, int]], text: str, tokenizer: Tokenizer, limit: int) -> list[tuple[int, int]]:
+    """A heading the splitter left on its own ("1. INTRODUCTION") joins the piece after it, or before it."""
+    merged: list[tuple[int, int]] = []
+    pending: tuple[int, int] | None = None
+    for start, end in pieces:
+        if pending is not None:
+            if tokenizer.count_tokens(text[pending[0] : end]) <= limit:
+                start = pending[0]
+            else:
+                merged.append(pending)
+            pending = None
+        if tokenizer.count_tokens(text[start:end]) < _MIN_CHUNK_TOKENS:
+            pending = (start, end)
+        else:
+            merged.append((start, end))
+    if pending is not None:
+        if merged and tokenizer.count_tokens(text[merged[-1][0] : pending[1]]) <= limit:
+            merged[-1] = (merged[-1][0], pending[1])
+        else:
+            merged.append(pending)
+    return merged
 
 
 def _fit(text: str, start: int, end: int, tokenizer: Tokenizer, limit: int) -> Iterator[tuple[int, int]]:

@@ -7,6 +7,7 @@ manifest is removed from both indexes, and a document that cannot be read is rep
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -79,13 +80,7 @@ class IngestDependencies:
     def production(cls, settings: Settings) -> IngestDependencies:
         from kb.embedder import SentenceTransformerEmbedder
 
-        cached: dict[str, Embedder] = {}
-
-        def embedder() -> Embedder:
-            if "e" not in cached:
-                cached["e"] = SentenceTransformerEmbedder(settings.embedding)
-            return cached["e"]
-
+        embedder: Callable[[], Embedder] = functools.cache(lambda: SentenceTransformerEmbedder(settings.embedding))
         return cls(
             # Chunking needs the model's tokenizer and embedding needs the model: load the model once for both.
             tokenizer=embedder,

@@ -19,7 +19,7 @@ from kb.settings import EmbeddingSettings
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["Embedder", "SentenceTransformerEmbedder", "Tokenizer", "load_tokenizer", "bundled_model_path"]
+__all__ = ["Embedder", "SentenceTransformerEmbedder", "Tokenizer", "bundled_model_path"]
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -54,22 +54,6 @@ def _model_path(settings: EmbeddingSettings) -> Path:
     if not (path / "config.json").is_file():
         raise ConfigError(f"{path}: not a sentence-transformers model folder; set REGKB_EMBEDDING__MODEL_PATH")
     return path
-
-
-class HFTokenizer:
-    """The model's own tokenizer, loaded without the model (chunking needs only this)."""
-
-    def __init__(self, settings: EmbeddingSettings) -> None:
-        from transformers import AutoTokenizer
-
-        self._tokenizer = AutoTokenizer.from_pretrained(str(_model_path(settings)))
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.tokenize(text))
-
-
-def load_tokenizer(settings: EmbeddingSettings) -> Tokenizer:
-    return HFTokenizer(settings)
 
 
 class SentenceTransformerEmbedder:
