@@ -102,7 +102,7 @@ def build_answer(
 
 def no_evidence_answer(question: str, passages: Sequence[Passage], corpus_snapshot: str) -> Answer:
     documents = {p.document.id: p.document for p in passages}
-    names = [f"{doc.reference or doc.title} ({doc.id})" for doc in documents.values()]
+    names = [f"{doc.title} ({doc.id})" for doc in documents.values()]
     text = f"{NO_EVIDENCE_TEXT} Closest documents: {', '.join(names)}." if names else NO_EVIDENCE_TEXT
     return Answer(
         question=question,

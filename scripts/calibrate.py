@@ -50,7 +50,8 @@ def main() -> None:
         refused = sum(not (sim >= min_sim and cov >= min_cov) for _, sim, cov, _, _ in unanswerable)
         false = sum(not (sim >= min_sim and cov >= min_cov) for _, sim, cov, _, _ in answerable)
         star = "  <- current" if (min_sim, min_cov) == current else ""
-        print(f"| {min_sim:.2f} | {min_cov:.2f} | {refused / len(unanswerable):.2f} | {false / len(answerable):.2f}{star} |")
+        rates = f"{refused / len(unanswerable):.2f} | {false / len(answerable):.2f}"
+        print(f"| {min_sim:.2f} | {min_cov:.2f} | {rates}{star} |")
 
 
 if __name__ == "__main__":

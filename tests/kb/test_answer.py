@@ -290,7 +290,7 @@ def test_without_evidence_the_answer_names_the_closest_documents(corpus: _Corpus
     assert answer.closest_documents == ("annex16", "cfr211", "q9")
     assert answer.answer == (
         "No passage in the indexed corpus answers this closely enough. "
-        "Closest documents: REF annex16 (annex16), REF cfr211 (cfr211), REF q9 (q9)."
+        "Closest documents: Title of annex16 (annex16), Title of cfr211 (cfr211), Title of q9 (q9)."
     )
 
 
