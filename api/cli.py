@@ -19,10 +19,10 @@ corpus_app = typer.Typer(no_args_is_help=True, help="The document corpus.")
 app.add_typer(corpus_app, name="corpus")
 
 EXIT_ERROR = 1
-EXIT_SKIPPED = 3  # ingestion finished, but some documents could not be read
+EXIT_SKIPPED = 3  # fetch or ingest finished, but some documents could not be fetched or read
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted text.")]
 KOpt = Annotated[int | None, typer.Option("--k", min=1, max=50, help="Passages to use (default: settings).")]
@@ -47,6 +47,7 @@ def _filters(agency, jurisdiction, doc_type, status, doc_id) -> Filters:  # type
 @corpus_app.command("fetch")
 def corpus_fetch(
     mirror: Annotated[Path | None, typer.Option(help="Folder holding the documents (e.g. ../shared/corpus).")] = None,
+    verbose: Annotated[bool, typer.Option(help="Also list the documents that are not available offline.")] = False,
 ) -> None:
     """Fill the corpus folder from a mirror folder or the official URLs, checking sha256."""
     from ingest.fetch import fetch_corpus
@@ -58,10 +59,14 @@ def corpus_fetch(
     except RegkbError as exc:
         raise _fail(exc) from exc
     for result in report.results:
-        if result.outcome in ("failed", "not_offline"):
+        if result.outcome == "failed" or (verbose and result.outcome == "not_offline"):
             err.print(f"{result.outcome:12} {result.doc_id}: {result.reason}", highlight=False)
     counts = ", ".join(f"{n} {outcome}" for outcome, n in report.counts.items() if n)
-    out.print(f"corpus folder {settings.corpus_path}: {counts}")
+    out.print(f"corpus folder {settings.corpus_path}: {counts}", highlight=False, soft_wrap=True)
+    if report.counts.get("not_offline") and not verbose:
+        out.print("not_offline documents are listed for reference (URL in `regkb docs --json`; --verbose lists them)")
+    if report.counts.get("failed"):
+        raise typer.Exit(EXIT_SKIPPED)
 
 
 @app.command()
@@ -84,6 +89,7 @@ def ingest(
         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
         f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s; corpus snapshot {report.snapshot}",
         highlight=False,
+        soft_wrap=True,
     )
     if report.skipped:
         raise typer.Exit(EXIT_SKIPPED)

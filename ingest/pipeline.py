@@ -222,7 +222,7 @@ def _embed_and_store(
     store.add(
         [c.chunk_id for _, c in pairs],
         vectors,
-        [chunk_metadata(r, c.first_page, c.last_page) for r, c in pairs],
+        [chunk_metadata(r, c) for r, c in pairs],
     )
     return len(pairs), time.perf_counter() - began
 

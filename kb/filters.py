@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from kb.errors import FilterError
-from kb.models import DocumentRecord
+from kb.models import Chunk, DocumentRecord
 
 __all__ = ["Filters", "agency_key", "validate_filters", "record_matches", "chroma_where"]
 
@@ -96,13 +96,20 @@ def chroma_where(filters: Filters) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def chunk_metadata(record: DocumentRecord, first_page: int, last_page: int) -> dict[str, str | int | float | bool]:
+def chunk_metadata(record: DocumentRecord, chunk: Chunk) -> dict[str, str | int | float | bool]:
+    """What the vector store keeps beside each vector: the filter fields and the citation locators."""
     return {
         "doc_id": record.id,
         "agency": agency_key(record.agency),
         "jurisdiction": record.jurisdiction,
         "doc_type": record.doc_type,
         "status": record.status,
-        "first_page": first_page,
-        "last_page": last_page,
+        "title": record.title,
+        "reference": record.reference,
+        "section": chunk.section,
+        "section_title": chunk.section_title,
+        "first_page": chunk.first_page,
+        "last_page": chunk.last_page,
+        "start": chunk.start,
+        "end": chunk.end,
     }

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # Bump when parsing, cleaning, sectioning or chunking changes what an index contains.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 
 
 @dataclass(frozen=True)

@@ -138,3 +138,13 @@ def test_manifest_path_escaping_the_corpus_is_refused(tmp_path, monkeypatch):
     result = runner.invoke(app, ["ingest", "--quiet"])
     assert result.exit_code == 1
     assert "escapes the corpus folder" in result.stderr
+
+
+def test_corpus_fetch_from_the_mirror(tmp_path, monkeypatch):
+    monkeypatch.setenv("REGKB_DATA_DIR", str(tmp_path / "data"))
+    result = runner.invoke(app, ["corpus", "fetch", "--mirror", str(SHARED_CORPUS)])
+    assert result.exit_code == 0, result.output
+    assert "18 copied" in result.stdout and "not_offline" in result.stdout
+    assert (tmp_path / "data" / "corpus" / "fda" / "fda-process-validation-general-principles-2011.pdf").is_file()
+    again = runner.invoke(app, ["corpus", "fetch", "--mirror", str(SHARED_CORPUS)])
+    assert "18 present" in again.stdout

@@ -67,7 +67,7 @@ def _passages(question: str, filters: Filters = Filters(), k: int = 5, penalty: 
     store.add(
         ids,
         embedder.embed_documents([CHUNKS[c].text for c in ids]),
-        [chunk_metadata(RECORDS[CHUNKS[c].doc_id], 1, 1) for c in ids],
+        [chunk_metadata(RECORDS[CHUNKS[c].doc_id], CHUNKS[c]) for c in ids],
     )
     passages = retrieve(
         question,
