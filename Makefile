@@ -3,7 +3,7 @@ PYTHON ?= python3
 CORPUS_MIRROR ?= ../shared/corpus
 QUESTION ?= What are the three stages of process validation?
 
-.PHONY: install demo test unit integration lint bench
+.PHONY: install demo test unit integration lint bench eval
 
 install:
 	$(PYTHON) -m pip install --quiet -e ".[test]"
@@ -29,3 +29,7 @@ lint:
 
 bench: install
 	$(PYTHON) scripts/bench.py
+
+# The gold set through regkb and the baselines; reads the corpus in place, report in evals/reports/.
+eval: install
+	REGKB_CORPUS_DIR=$(abspath $(CORPUS_MIRROR)) regkb eval

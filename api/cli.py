@@ -183,5 +183,30 @@ def search(
         print_passages(passages, out)
 
 
+@app.command("eval")
+def evaluate(
+    split: Annotated[str, typer.Option(help="Questions to run: all, dev or test.")] = "all",
+    baselines: Annotated[bool, typer.Option(help="Also run BM25-only, dense-only and the LangChain recipe.")] = True,
+    report_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: evals/reports).")] = None,
+) -> None:
+    """Run the gold question set and write the report (Markdown and a PNG chart)."""
+    from evals.gold import load_gold
+    from evals.report import write_report
+    from evals.runner import run_eval, write_question_log
+
+    if split not in ("all", "dev", "test"):
+        raise typer.BadParameter(f"split {split!r}: use all, dev or test")
+    settings = Settings()
+    try:
+        questions = [q for q in load_gold() if split == "all" or q.split == split]
+        run = run_eval(settings, questions=questions, baselines=baselines)
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    folder = report_dir or Path(__file__).resolve().parent.parent / "evals" / "reports"
+    markdown, chart = write_report(run, folder)
+    write_question_log(run, settings.data_dir / "eval-questions.jsonl")
+    out.print(f"eval: {len(questions)} questions in {run.seconds:.0f} s; report {markdown}, chart {chart}")
+
+
 def main() -> None:
     app()
