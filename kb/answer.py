@@ -114,15 +114,20 @@ def no_evidence_answer(question: str, passages: Sequence[Passage], corpus_snapsh
     )
 
 
-def assess_evidence(question: str, passages: Sequence[Passage], settings: AnswerSettings) -> bool:
+def assess_evidence(
+    question: str, passages: Sequence[Passage], settings: AnswerSettings, *, absent_terms: Sequence[str] = ()
+) -> bool:
     """Whether the passages can answer: the best is close enough and the top 3 cover the question's terms.
 
-    A best passage without a dense similarity (dense retrieval did not run) skips that test.
+    `absent_terms` are domain terms of the question that no indexed document mentions; with any, the best
+    passage must reach the stricter `absent_term_similarity`. A best passage without a dense similarity
+    (dense retrieval did not run) skips the similarity test.
     """
     if not passages:
         return False
     similarity = passages[0].dense_similarity
-    if similarity is not None and similarity < settings.min_dense_similarity:
+    needed = max(settings.min_dense_similarity, settings.absent_term_similarity if absent_terms else -1.0)
+    if similarity is not None and similarity < needed:
         return False
     return term_coverage(question, passages[:_EVIDENCE_PASSAGES]) >= settings.min_term_coverage
 

@@ -10,6 +10,7 @@ from kb.answer import assess_evidence, build_answer
 from kb.embedder import Embedder
 from kb.errors import FilterError
 from kb.filters import Filters, validate_filters
+from kb.glossary import Glossary, load_glossary
 from kb.index_files import IndexPaths, IndexState, check_fingerprint, read_chunks, read_pages, read_state
 from kb.keyword_index import KeywordIndex, load_keyword_index
 from kb.models import Answer, Chunk, DocumentRecord, Passage
@@ -30,6 +31,8 @@ class KnowledgeBase:
     store: VectorStore
     keyword_index: KeywordIndex
     paths: IndexPaths
+    glossary: Glossary
+    absent_terms: frozenset[str]  # glossary terms no indexed chunk or title mentions
     _pages: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -48,6 +51,7 @@ class KnowledgeBase:
             chunks=self.chunks,
             records=self.records,
             settings=self.settings.retrieval,
+            glossary=self.glossary,
         )
 
     def ask(self, question: str, *, filters: Filters | None = None, k: int | None = None) -> Answer:
@@ -60,7 +64,9 @@ class KnowledgeBase:
             page_text=self.page_text,
             settings=self.settings.answer,
             corpus_snapshot=self.corpus_snapshot,
-            evidence_ok=assess_evidence(question, passages, self.settings.answer),
+            evidence_ok=assess_evidence(
+                question, passages, self.settings.answer, absent_terms=self.absent_terms_in(question)
+            ),
         )
         done = time.perf_counter()
         timings = {
@@ -69,6 +75,9 @@ class KnowledgeBase:
             "total": round((done - began) * 1000, 2),
         }
         return Answer(**{**answer.__dict__, "timings_ms": timings})
+
+    def absent_terms_in(self, question: str) -> list[str]:
+        return [t.term for t in self.glossary.mentioned(question) if t.term in self.absent_terms]
 
     def page_text(self, doc_id: str, page: int) -> str:
         if doc_id not in self._pages:
@@ -99,7 +108,11 @@ def open_knowledge_base(
     if store is None:
         name = f"{settings.collection_prefix}-{state.collection_suffix}"
         store = open_chroma(name, data_dir=settings.data_dir, url=settings.chroma_url)
+    glossary = load_glossary(settings.glossary_path)
+    texts = [c.text for c in chunks.values()] + [f"{r.title} {r.reference}" for r in records.values()]
     return KnowledgeBase(
+        glossary=glossary,
+        absent_terms=frozenset(glossary.absent_from(texts)),
         settings=settings,
         state=state,
         records=records,

@@ -10,6 +10,7 @@ import numpy as np
 from kb.embedder import Embedder
 from kb.filters import Filters, chroma_where, record_matches
 from kb.fuse import reciprocal_rank_fusion
+from kb.glossary import Glossary
 from kb.keyword_index import KeywordIndex
 from kb.models import Chunk, DocumentRecord, Passage
 from kb.settings import RetrievalSettings
@@ -29,12 +30,14 @@ def retrieve(
     chunks: Mapping[str, Chunk],
     records: Mapping[str, DocumentRecord],
     settings: RetrievalSettings,
+    glossary: Glossary | None = None,
 ) -> list[Passage]:
-    query = embedder.embed_query(question)
+    """`glossary` spells out the question's acronyms for both rankings ("CPV" also searches "continued
+    process verification"); the superseded check still reads the question as asked."""
+    text = glossary.expand(question) if glossary else question
+    query = embedder.embed_query(text)
     dense = store.query(query, settings.candidates, chroma_where(filters))
-    keyword = keyword_index.search(
-        question, settings.candidates, _keyword_mask(filters, keyword_index, chunks, records)
-    )
+    keyword = keyword_index.search(text, settings.candidates, _keyword_mask(filters, keyword_index, chunks, records))
     fused = reciprocal_rank_fusion(
         [[h.chunk_id for h in dense], [h.chunk_id for h in keyword]],
         [settings.dense_weight, settings.keyword_weight],

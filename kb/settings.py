@@ -58,7 +58,7 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     lead_sentences: int = Field(3, ge=1, le=10, description="Verbatim sentences in the answer's lead.")
     min_dense_similarity: float = Field(
-        0.45,
+        0.40,
         ge=-1,
         le=1,
         description="Cosine similarity the best passage must reach for an answer; below it the status is no_evidence.",
@@ -67,6 +67,13 @@ class AnswerSettings(BaseModel):
         0.5, ge=0, le=1, description="Share of the question's content terms the best evidence must contain."
     )
     quote_max_chars: int = Field(400, ge=40, description="Longest quote a citation carries.")
+    absent_term_similarity: float = Field(
+        0.7,
+        ge=-1,
+        le=1,
+        description="Cosine similarity the best passage must reach when the question names a glossary term that "
+        "no indexed document mentions (a question about documents regkb does not have).",
+    )
 
 
 class Settings(BaseSettings):
@@ -84,6 +91,10 @@ class Settings(BaseSettings):
     manifest_path: Path = Field(
         Path(__file__).resolve().parent.parent / "corpus" / "manifest.yaml",
         description="The corpus manifest (YAML).",
+    )
+    glossary_path: Path = Field(
+        Path(__file__).resolve().parent.parent / "corpus" / "glossary.yaml",
+        description="Domain glossary (YAML): acronyms expanded in queries; domain terms absent from the corpus.",
     )
     chroma_url: str | None = Field(
         None, description="URL of a Chroma server (chroma run); empty means an embedded store under data_dir."

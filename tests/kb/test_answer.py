@@ -311,8 +311,8 @@ def test_term_coverage_counts_distinct_stemmed_question_terms(corpus: _Corpus) -
     [
         (0.6, 0.5, True),
         (0.6, 0.51, False),  # coverage 0.5 is just short
-        (0.44, 0.1, False),  # similarity below the default 0.45
-        (0.45, 0.5, True),
+        (0.39, 0.1, False),  # similarity below the default 0.40
+        (0.40, 0.5, True),
         (None, 0.5, True),  # no dense similarity: coverage alone decides
     ],
 )
@@ -323,6 +323,16 @@ def test_assess_evidence_thresholds(
     settings = AnswerSettings(min_term_coverage=min_coverage)
 
     assert assess_evidence("Batch release, quarantine and sampling?", passages, settings) is expected
+
+
+def test_absent_domain_terms_need_stronger_evidence(corpus: _Corpus) -> None:
+    passages = [_with_similarity(p, 0.65) for p in _three(corpus)]
+    question = "Batch release, quarantine and sampling?"
+    settings = AnswerSettings(min_term_coverage=0.5, absent_term_similarity=0.7)
+    assert assess_evidence(question, passages, settings) is True
+    assert assess_evidence(question, passages, settings, absent_terms=["CAR-T"]) is False
+    strong = [_with_similarity(p, 0.71) for p in _three(corpus)]
+    assert assess_evidence(question, strong, settings, absent_terms=["CAR-T"]) is True
 
 
 def test_assess_evidence_without_passages_is_false() -> None:

@@ -1,0 +1,76 @@
+"""Domain glossary: acronyms spelled out for retrieval, and domain terms the corpus never mentions.
+
+"CPV trending" is searched as "CPV trending (continued process verification)", so BM25 and the
+embedding see the words the guidance uses. A question naming a glossary concept that occurs nowhere
+in the indexed text (CAR-T, AAV, hospital exemption while only ICH/FDA general guidance is indexed)
+is about documents regkb does not have; the answer step then asks for stronger evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from kb.errors import ConfigError
+
+__all__ = ["GlossaryTerm", "Glossary", "load_glossary"]
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    term: str
+    forms: tuple[str, ...]
+
+    @property
+    def surfaces(self) -> tuple[str, ...]:
+        return (self.term, *self.forms)
+
+
+def _pattern(surface: str) -> re.Pattern[str]:
+    # Hyphens and spaces are interchangeable ("CAR-T", "CAR T"); two-letter acronyms match only in
+    # capitals so "is", "pv" in prose or "IB" vs "ib" stay apart from words.
+    body = r"[\s-]+".join(re.escape(part) for part in re.split(r"[\s-]+", surface.strip()))
+    flags = 0 if len(surface) <= 2 and surface.isupper() else re.IGNORECASE
+    return re.compile(rf"(?<![\w-]){body}(?![\w-])", flags)
+
+
+@dataclass(frozen=True)
+class Glossary:
+    terms: tuple[GlossaryTerm, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_patterns", {t.term: [_pattern(s) for s in t.surfaces] for t in self.terms})
+
+    def mentioned(self, text: str) -> list[GlossaryTerm]:
+        patterns = self._patterns  # type: ignore[attr-defined]
+        return [t for t in self.terms if any(p.search(text) for p in patterns[t.term])]
+
+    def expand(self, question: str) -> str:
+        """The question with the spelled-out form of each acronym it uses and does not spell out."""
+        additions = [
+            t.forms[0] for t in self.mentioned(question) if t.forms and not _pattern(t.forms[0]).search(question)
+        ]
+        return f"{question} ({'; '.join(additions)})" if additions else question
+
+    def absent_from(self, texts: Iterable[str]) -> set[str]:
+        """Terms none of whose surfaces occurs in the texts (the indexed corpus)."""
+        blob = "\n".join(texts)
+        patterns = self._patterns  # type: ignore[attr-defined]
+        return {t.term for t in self.terms if not any(p.search(blob) for p in patterns[t.term])}
+
+
+def load_glossary(path: Path) -> Glossary:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: the glossary cannot be read ({exc}); fix it or set REGKB_GLOSSARY_PATH") from exc
+    terms = []
+    for index, entry in enumerate((raw or {}).get("terms") or []):
+        if not isinstance(entry, dict) or not str(entry.get("term") or "").strip():
+            raise ConfigError(f"{path}: entry {index} needs a term")
+        terms.append(GlossaryTerm(str(entry["term"]), tuple(str(f) for f in entry.get("forms") or [])))
+    return Glossary(tuple(terms))
