@@ -68,9 +68,9 @@ def _chart(run: EvalRun, path: Path) -> None:
         heights = [summaries[name].values[m] or 0.0 for m in CHART_METRICS]
         axes.bar([x + i * width for x in range(len(CHART_METRICS))], heights, width, label=name)
     axes.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(CHART_METRICS))], CHART_METRICS)
-    axes.set_ylim(0, 1)
+    axes.set_ylim(0, 1.05)
     axes.set_title("regkb vs baselines, test portion")
-    axes.legend(loc="lower right")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(names), frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -67,6 +67,9 @@ class AnswerSettings(BaseModel):
         0.5, ge=0, le=1, description="Share of the question's content terms the best evidence must contain."
     )
     quote_max_chars: int = Field(400, ge=40, description="Longest quote a citation carries.")
+    extra_citations: int = Field(
+        0, ge=0, le=10, description="Top passages cited besides those the lead quotes (0: cite only the lead's)."
+    )
     absent_term_similarity: float = Field(
         0.7,
         ge=-1,

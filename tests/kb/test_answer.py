@@ -105,7 +105,7 @@ def _three(corpus: _Corpus) -> list[Passage]:
 
 
 def test_lead_is_the_best_sentences_verbatim_with_markers_in_passage_order(corpus: _Corpus) -> None:
-    answer = _answer(corpus, "Who must certify a batch before release?", _three(corpus))
+    answer = _answer(corpus, "Who must certify a batch before release?", _three(corpus), extra_citations=5)
 
     assert answer.status == "answered"
     assert answer.answer == (
@@ -183,11 +183,18 @@ def test_a_sentence_shared_by_overlapping_passages_leads_once() -> None:
     )
 
 
+def test_by_default_only_the_passages_the_lead_quotes_are_cited(corpus: _Corpus) -> None:
+    answer = _answer(corpus, "Who must certify a batch before release?", _three(corpus))
+    assert [(c.marker, c.doc_id) for c in answer.citations] == [(1, "annex16"), (2, "cfr211")]
+    one_more = _answer(corpus, "Who must certify a batch before release?", _three(corpus), extra_citations=1)
+    assert [(c.marker, c.doc_id) for c in one_more.citations] == [(1, "annex16"), (2, "cfr211"), (3, "q9")]
+
+
 def test_a_passage_without_lead_sentence_is_quoted_by_a_sentence_not_already_quoted() -> None:
     corpus = _Corpus()
     passages = _overlapping(corpus)
 
-    answer = _answer(corpus, "How long must batch records be retained?", passages, lead_sentences=1)
+    answer = _answer(corpus, "How long must batch records be retained?", passages, lead_sentences=1, extra_citations=5)
 
     assert (
         answer.answer == "Batch records must be retained for at least one year after the expiry date of the batch. [1]"
@@ -262,7 +269,7 @@ def test_a_citation_failing_verification_is_dropped_and_markers_renumbered(
             "Who must certify a batch before release?",
             _three(corpus),
             page_text=lambda doc_id, page: stored[doc_id].pages[page - 1],
-            settings=AnswerSettings(),
+            settings=AnswerSettings(extra_citations=5),
             corpus_snapshot="snap-1",
             evidence_ok=True,
         )
