@@ -99,7 +99,7 @@ def test_superseded_ranks_below_an_equally_relevant_current_document():
 def test_superseded_is_not_penalised_when_asked_for():
     assert _search("hazard identification", Filters(status=("superseded",))) == ["old-q9#p1-c0"]
     # Both chunks hold the same text: the fake dense store breaks the tie by id (new-guide first), BM25 by
-    # index order (old-q9 first), so before the penalty each scores 1/61 + 1/62.
+    # index order (old-q9 first), so before the penalty each scores 1/21 + 1/22.
     plain = _scores("hazard identification risk analysis")
     assert plain["old-q9"] == pytest.approx(0.9 * plain["new-guide"], rel=1e-3)
     named = _scores("What does Q9 say about hazard identification risk analysis?")
