@@ -15,6 +15,7 @@ from evals.metrics import QuestionScore, score_question
 from evals.systems import Evidence, System, SystemAnswer
 from ingest.manifest import load_manifest
 from ingest.pipeline import ingest_corpus
+from kb.glossary import Glossary
 from kb.knowledge_base import KnowledgeBase, open_knowledge_base
 from kb.quotes import verify_quote
 from kb.settings import Settings
@@ -41,10 +42,15 @@ class RegkbSystem:
         return SystemAnswer(evidence, citations, answer.status, latency, verified, len(citations))
 
 
-def retrieval_variant(kb: KnowledgeBase, **overrides: float) -> KnowledgeBase:
-    """The same index and answer path with other retrieval settings (e.g. one ranking switched off)."""
+def retrieval_variant(kb: KnowledgeBase, *, plain: bool = False, **overrides: float) -> KnowledgeBase:
+    """The same index and answer path with other retrieval settings (e.g. one ranking switched off).
+
+    `plain` also drops the domain glossary (no acronym expansion, no absent-term rule), so a baseline
+    is the bare ranking over the same chunks rather than regkb's query handling with one ranking off.
+    """
     retrieval = kb.settings.retrieval.model_copy(update=overrides)
-    return dataclasses.replace(kb, settings=kb.settings.model_copy(update={"retrieval": retrieval}))
+    variant = dataclasses.replace(kb, settings=kb.settings.model_copy(update={"retrieval": retrieval}))
+    return dataclasses.replace(variant, glossary=Glossary(()), absent_terms=frozenset()) if plain else variant
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,8 @@ def _systems(
         records, settings.corpus_path, kb.embedder, persist_dir=settings.data_dir / "baseline-langchain", progress=show
     )
     return systems + [
-        RegkbSystem(retrieval_variant(kb, dense_weight=0.0), "bm25-only"),
-        RegkbSystem(retrieval_variant(kb, keyword_weight=0.0), "dense-only"),
+        RegkbSystem(retrieval_variant(kb, plain=True, dense_weight=0.0), "bm25-only"),
+        RegkbSystem(retrieval_variant(kb, plain=True, keyword_weight=0.0), "dense-only"),
         recipe,
     ]
 
