@@ -75,3 +75,22 @@ def _matches(meta: Metadata, where: Where | None) -> bool:
     if isinstance(condition, dict):
         return meta.get(key) in condition["$in"]
     return meta.get(key) == condition
+
+
+def manifest_entry(doc_id: str, file: str, sha256: str, **overrides: object) -> dict[str, object]:
+    """A valid offline manifest entry for tests; override any field."""
+    entry: dict[str, object] = {
+        "id": doc_id,
+        "title": f"Title of {doc_id}",
+        "agency": "FDA",
+        "jurisdiction": "US",
+        "doc_type": "guidance",
+        "reference": f"REF {doc_id}",
+        "version": "1",
+        "status": "final",
+        "url": f"https://www.fda.gov/{doc_id}",
+        "sha256": sha256,
+        "file": file,
+        "available_offline": True,
+    }
+    return {**entry, **overrides}

@@ -16,7 +16,7 @@ from kb.keyword_index import load_keyword_index
 from kb.knowledge_base import open_knowledge_base
 from kb.settings import Settings
 from tests.conftest import SHARED_CORPUS
-from tests.fakes import FakeEmbedder, MemoryStore
+from tests.fakes import FakeEmbedder, MemoryStore, manifest_entry
 
 pytestmark = pytest.mark.unit
 
@@ -29,23 +29,6 @@ SOURCES = {
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _entry(doc_id: str, file: str, sha: str | None) -> dict:
-    return {
-        "id": doc_id,
-        "title": f"Title of {doc_id}",
-        "agency": "FDA",
-        "jurisdiction": "US",
-        "doc_type": "guidance",
-        "reference": f"REF {doc_id}",
-        "version": "2004",
-        "status": "final",
-        "url": f"https://www.fda.gov/{doc_id}",
-        "sha256": sha,
-        "file": file,
-        "available_offline": True,
-    }
 
 
 class Corpus:
@@ -61,7 +44,7 @@ class Corpus:
             target.write_bytes(source)
         else:
             shutil.copyfile(source, target)
-        self.entries[doc_id] = _entry(doc_id, target.name, _sha(target))
+        self.entries[doc_id] = manifest_entry(doc_id, target.name, _sha(target))
         self.write()
 
     def remove(self, doc_id: str) -> None:
@@ -168,7 +151,7 @@ def test_unreadable_documents_are_reported_and_the_rest_ingests(settings, deps, 
 
 
 def test_missing_file_and_checksum_mismatch_are_skipped_not_fatal(settings, deps, corpus):
-    corpus.entries["ghost"] = _entry("ghost", "ghost.pdf", "1" * 64)
+    corpus.entries["ghost"] = manifest_entry("ghost", "ghost.pdf", "1" * 64)
     corpus.entries["cpg"]["sha256"] = "0" * 64
     corpus.write()
     report = ingest_corpus(settings, deps=deps, progress=False)

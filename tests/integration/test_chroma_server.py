@@ -19,7 +19,7 @@ from kb.knowledge_base import open_knowledge_base
 from kb.settings import Settings
 from kb.vector_store import open_chroma
 from tests.conftest import SHARED_CORPUS
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, manifest_entry
 
 pytestmark = pytest.mark.integration
 
@@ -61,12 +61,7 @@ def test_ingest_and_search_through_a_chroma_server(tmp_path, chroma_url):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copyfile(SHARED_CORPUS / "ich/ich-q5c-stability-biotechnological-products-1995.pdf", corpus / "q5c.pdf")
-    entry = {
-        "id": "q5c", "title": "Stability of biotechnological products", "agency": "ICH", "jurisdiction": "ICH",
-        "doc_type": "guideline", "reference": "ICH Q5C", "version": "1995", "status": "final",
-        "url": "https://database.ich.org/q5c.pdf", "sha256": file_sha256(corpus / "q5c.pdf"), "file": "q5c.pdf",
-        "available_offline": True,
-    }  # fmt: skip
+    entry = manifest_entry("q5c", "q5c.pdf", file_sha256(corpus / "q5c.pdf"), agency="ICH", jurisdiction="ICH")
     (tmp_path / "manifest.yaml").write_text(yaml.safe_dump({"version": 1, "documents": [entry]}))
     settings = Settings(
         data_dir=tmp_path / "data", corpus_dir=corpus, manifest_path=tmp_path / "manifest.yaml", chroma_url=chroma_url

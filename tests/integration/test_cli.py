@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from api.cli import EXIT_SKIPPED, app
 from ingest.fetch import file_sha256
 from tests.conftest import SHARED_CORPUS
+from tests.fakes import manifest_entry
 
 pytestmark = pytest.mark.integration
 
@@ -89,20 +90,7 @@ def test_ingest_reports_bad_files_and_exits_3(tmp_path, monkeypatch):
     shutil.copyfile(SHARED_CORPUS / "fda/fda-cpg-490-100-process-validation-2004.pdf", corpus / "good.pdf")
     (corpus / "notpdf.pdf").write_text("plain text, not a PDF")
     entries = [
-        {
-            "id": doc_id,
-            "title": doc_id,
-            "agency": "FDA",
-            "jurisdiction": "US",
-            "doc_type": "guidance",
-            "reference": "x",
-            "version": "1",
-            "status": "final",
-            "url": "https://www.fda.gov/x",
-            "sha256": file_sha256(corpus / f"{name}.pdf"),
-            "file": f"{name}.pdf",
-            "available_offline": True,
-        }
+        manifest_entry(doc_id, f"{name}.pdf", file_sha256(corpus / f"{name}.pdf"))
         for doc_id, name in (("good-doc", "good"), ("bad-doc", "notpdf"))
     ]
     manifest = tmp_path / "manifest.yaml"
@@ -118,20 +106,7 @@ def test_ingest_reports_bad_files_and_exits_3(tmp_path, monkeypatch):
 
 def test_manifest_path_escaping_the_corpus_is_refused(tmp_path, monkeypatch):
     manifest = tmp_path / "manifest.yaml"
-    entry = {
-        "id": "evil",
-        "title": "t",
-        "agency": "FDA",
-        "jurisdiction": "US",
-        "doc_type": "guidance",
-        "reference": "x",
-        "version": "1",
-        "status": "final",
-        "url": "https://www.fda.gov/x",
-        "sha256": "0" * 64,
-        "file": "../../etc/passwd",
-        "available_offline": True,
-    }
+    entry = manifest_entry("evil", "../../etc/passwd", "0" * 64)
     manifest.write_text(yaml.safe_dump({"version": 1, "documents": [entry]}))
     monkeypatch.setenv("REGKB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REGKB_MANIFEST_PATH", str(manifest))
