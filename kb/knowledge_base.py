@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -74,7 +75,7 @@ class KnowledgeBase:
             "answer": round((done - retrieved) * 1000, 2),
             "total": round((done - began) * 1000, 2),
         }
-        return Answer(**{**answer.__dict__, "timings_ms": timings})
+        return dataclasses.replace(answer, timings_ms=timings)
 
     def absent_terms_in(self, question: str) -> list[str]:
         return [t.term for t in self.glossary.mentioned(question) if t.term in self.absent_terms]
