@@ -38,6 +38,7 @@ _MAX_LEAD_PER_PASSAGE = 2
 _EVIDENCE_PASSAGES = 3
 _DUPLICATE_JACCARD = 0.8  # overlapping chunks repeat sentences, sometimes cut differently
 _MAX_QUOTE_SENTENCES = 3
+_MAX_LIST_ITEMS = 3
 _ENDS_SENTENCE = re.compile(r"[.?!:;]['\"’”)\]]*$")
 
 
@@ -53,6 +54,8 @@ class _Sentence:
     eligible: bool  # may lead: a whole sentence of at least _MIN_LEAD_WORDS words
     score: float = 0.0
     matches: int = 0  # question terms it contains
+    bullet: bool = False
+    with_list: bool = False  # extended over the bullets that follow it (see _with_lists)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def build_answer(
     pages = cache(page_text)  # each stored page is read once per answer, however many quotes it checks
     excluded: set[int] = set()
     while True:  # a passage whose quote fails verification is dropped and the lead picked again
-        lead = _pick_lead(groups, excluded, settings.lead_sentences)
+        lead = _with_lists(_pick_lead(groups, excluded, settings.lead_sentences), groups, passages, settings)
         drafts = _draft_citations(passages, groups, lead, excluded, pages, settings.quote_max_chars)
         failed = {rank for rank in range(len(passages)) if rank not in excluded} - {d.rank for d in drafts}
         if not failed:
@@ -158,7 +161,9 @@ def _sentences(rank: int, chunk: Chunk) -> list[_Sentence]:
         heading = unit.kind == "heading"
         eligible = not heading and not fragment and len(text.split()) >= _MIN_LEAD_WORDS
         terms = frozenset(content_terms(text))
-        sentences.append(_Sentence(rank, index, unit.start, unit.end, text, terms, heading, eligible))
+        sentences.append(
+            _Sentence(rank, index, unit.start, unit.end, text, terms, heading, eligible, bullet=unit.kind == "bullet")
+        )
     return sentences
 
 
@@ -196,6 +201,32 @@ def _pick_lead(groups: list[list[_Sentence]], excluded: set[int], count: int) ->
     return sorted(picked, key=lambda s: (s.rank, s.start))
 
 
+def _with_lists(
+    lead: list[_Sentence], groups: list[list[_Sentence]], passages: Sequence[Passage], settings: AnswerSettings
+) -> list[_Sentence]:
+    """A lead sentence followed by a bulleted list ("... in three stages." then one bullet per stage) takes
+    up to _MAX_LIST_ITEMS of those bullets with it: the list is the answer the sentence announces.
+    Lead sentences that fall inside such a list are dropped, so nothing is said twice."""
+    extended: list[_Sentence] = []
+    for s in lead:
+        items = []
+        for unit in groups[s.rank][s.index + 1 : s.index + 1 + _MAX_LIST_ITEMS]:
+            if not unit.bullet:
+                break
+            items.append(unit)
+        text = passages[s.rank].chunk.text
+        while len(items) >= 2 and len(normalise_ws(text[s.start : items[-1].end])) > 2 * settings.quote_max_chars:
+            items.pop()
+        if len(items) >= 2 and not s.bullet:
+            s = replace(s, end=items[-1].end, text=normalise_ws(text[s.start : items[-1].end]), with_list=True)
+        extended.append(s)
+    return [
+        s
+        for s in extended
+        if not any(o is not s and o.rank == s.rank and o.start <= s.start and s.end <= o.end for o in extended)
+    ]
+
+
 def _draft_citations(
     passages: Sequence[Passage],
     groups: list[list[_Sentence]],
@@ -212,11 +243,14 @@ def _draft_citations(
         own = [s for s in lead if s.rank == rank]
         if own:
             start, end = _lead_span(passage.chunk.text, groups[rank], own, max_chars)
+            # A lead sentence with its list is quoted whole (bounded by _with_lists at twice max_chars).
+            limit = max([max_chars] + [len(s.text) for s in own if s.with_list])
         else:
             best = _best_sentence(groups[rank], quoted)
             quoted += [best] if best else []
             start, end = (best.start, best.end) if best else (0, len(passage.chunk.text))
-        located = _locate(passage.chunk, start, end, pages, max_chars)
+            limit = max_chars
+        located = _locate(passage.chunk, start, end, pages, limit)
         if located is None:
             logger.warning("quote from %s not found on its pages; citation dropped", passage.chunk.chunk_id)
             continue

@@ -361,3 +361,28 @@ def test_superseded_and_draft_status_are_carried_into_citations() -> None:
         ("old", "superseded", "new", "guideline", "EU"),
         ("new", "draft", None, "guideline", "EU"),
     ]
+
+
+STAGES_PAGE = (
+    "Process validation involves activities over the lifecycle. This guidance describes process validation "
+    "activities in three stages.\n"
+    "• Stage 1 – Process Design: the commercial process is defined during this stage.\n"
+    "• Stage 2 – Process Qualification: the process design is evaluated during this stage.\n"
+    "• Stage 3 – Continued Process Verification: ongoing assurance is gained during routine production.\n"
+    "This guidance describes activities typical of each stage."
+)
+
+
+def test_a_lead_sentence_announcing_a_list_brings_the_list() -> None:
+    corpus = _Corpus()
+    corpus.add(_record("pv"), STAGES_PAGE)
+    passage = corpus.passage("pv", "Process validation involves", "of each stage.", score=0.9)
+    answer = _answer(corpus, "What are the three stages of process validation?", [passage], lead_sentences=1)
+    assert answer.answer == (
+        "This guidance describes process validation activities in three stages. "
+        "• Stage 1 – Process Design: the commercial process is defined during this stage. "
+        "• Stage 2 – Process Qualification: the process design is evaluated during this stage. "
+        "• Stage 3 – Continued Process Verification: ongoing assurance is gained during routine production. [1]"
+    )
+    assert answer.citations[0].quote == answer.answer.removesuffix(" [1]")
+    assert verify_quote(answer.citations[0].quote, [STAGES_PAGE])
