@@ -7,10 +7,8 @@ checked as text when the manifest is read and again, after symlinks are resolved
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
-from collections.abc import Iterable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, get_args
 
@@ -21,7 +19,7 @@ from pydantic_core import ErrorDetails
 from kb.errors import ManifestError
 from kb.models import DocType, DocumentRecord, Jurisdiction, Status
 
-__all__ = ["load_manifest", "resolve_document_path", "manifest_digest", "MANIFEST_VERSION"]
+__all__ = ["load_manifest", "resolve_document_path", "MANIFEST_VERSION"]
 
 MANIFEST_VERSION = 1
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -83,16 +81,6 @@ def resolve_document_path(record: DocumentRecord, corpus_dir: Path) -> Path:
             "(a symlink points out of it); keep the file inside REGKB_CORPUS_DIR"
         )
     return target
-
-
-def manifest_digest(records: Iterable[DocumentRecord]) -> str:
-    """16 hex characters identifying what the manifest says about the files: ids, sha256s, statuses, paths.
-
-    Sorted by id so reordering entries or editing titles and notes does not change it; a new file
-    version, a status change or a moved file does.
-    """
-    lines = sorted(f"{r.id}\t{r.sha256 or ''}\t{r.status}\t{r.file or ''}" for r in records)
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
 
 
 def _read_entries(path: Path) -> list[Any]:

@@ -38,6 +38,14 @@ def _pattern(surface: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){body}(?![\w-])", flags)
 
 
+def _word_stream(text: str) -> str:
+    """The text's words, space-separated and space-padded, so " a b " in it means the words a, b in a row."""
+    return f" {' '.join(_WORD.findall(text))} "
+
+
+_WORD = re.compile(r"\w+")
+
+
 @dataclass(frozen=True)
 class Glossary:
     terms: tuple[GlossaryTerm, ...]
@@ -58,9 +66,20 @@ class Glossary:
 
     def absent_from(self, texts: Iterable[str]) -> set[str]:
         """Terms none of whose surfaces occurs in the texts (the indexed corpus)."""
-        blob = "\n".join(texts)
-        patterns = self._patterns  # type: ignore[attr-defined]
-        return {t.term for t in self.terms if not any(p.search(blob) for p in patterns[t.term])}
+        # One pass turns the corpus into a stream of words; each surface is then a substring test of its
+        # own words at C speed (a regex per surface over 1.3 M characters took 1.5 s at every start-up).
+        cased = _word_stream("\n".join(texts))
+        lowered = cased.lower()
+
+        def occurs(term: GlossaryTerm) -> bool:
+            for surface in term.surfaces:
+                needle = _word_stream(surface)
+                exact = len(surface) <= 2 and surface.isupper()
+                if (needle in cased) if exact else (needle.lower() in lowered):
+                    return True
+            return False
+
+        return {t.term for t in self.terms if not occurs(t)}
 
 
 def load_glossary(path: Path) -> Glossary:

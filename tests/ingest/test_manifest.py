@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from ingest.manifest import load_manifest, manifest_digest, resolve_document_path
+from ingest.manifest import load_manifest, resolve_document_path
 from kb.errors import ConfigError, ManifestError
 from kb.models import DocumentRecord
 
@@ -302,23 +302,3 @@ def test_resolve_document_path_refuses_a_symlink_out_of_the_corpus(tmp_path: Pat
 def test_resolve_document_path_needs_a_file(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="document 'doc-a' has no file"):
         resolve_document_path(_record(file=None, available_offline=False), tmp_path)
-
-
-# --- manifest_digest ---------------------------------------------------------------------------
-
-
-def test_manifest_digest_is_short_stable_and_order_independent() -> None:
-    a, b = _record(), _record(id="doc-b", file="ich/b.pdf", sha256="b" * 64)
-    digest = manifest_digest([a, b])
-    assert len(digest) == 16 and int(digest, 16) >= 0
-    assert manifest_digest([b, a]) == digest
-    assert manifest_digest([a, replace(b, title="renamed", notes="x")]) == digest
-
-
-def test_manifest_digest_changes_with_checksum_status_or_file() -> None:
-    a, b = _record(), _record(id="doc-b", file="ich/b.pdf", sha256="b" * 64)
-    digest = manifest_digest([a, b])
-    assert manifest_digest([a, replace(b, sha256="c" * 64)]) != digest
-    assert manifest_digest([a, replace(b, status="superseded")]) != digest
-    assert manifest_digest([a, replace(b, file="ich/c.pdf")]) != digest
-    assert manifest_digest([a]) != digest
