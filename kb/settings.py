@@ -104,6 +104,10 @@ class Settings(BaseSettings):
         Path(__file__).resolve().parent.parent / "corpus" / "glossary.yaml",
         description="Domain glossary (YAML): acronyms expanded in queries; domain terms absent from the corpus.",
     )
+    checkpoints_dir: Path = Field(
+        Path(__file__).resolve().parent.parent / "corpus" / "checkpoints",
+        description="The checkpoint map (YAML files): development checkpoints and the evidence each expects.",
+    )
     chroma_url: str | None = Field(
         None, description="URL of a Chroma server (chroma run); empty means an embedded store under data_dir."
     )
