@@ -125,15 +125,17 @@ def ask(
     status: StatusOpt = None,
     doc_id: DocIdOpt = None,
 ) -> None:
-    """Answer a question with verbatim, checked citations."""
+    """Answer a question with verbatim, checked citations (checkpoint questions: the checklist first)."""
     from api.render import answer_json, print_answer
+    from ingest.catalog import load_checkpoints
     from kb.knowledge_base import open_knowledge_base
 
     if (question is None) == (not jsonl):
         raise typer.BadParameter("give a question, or --jsonl to read questions from stdin")
     filters = _filters(agency, jurisdiction, doc_type, status, doc_id)
     try:
-        kb = open_knowledge_base(Settings())
+        settings = Settings()
+        kb = open_knowledge_base(settings, checkpoint_map=load_checkpoints(settings))
         if jsonl:
             for line in sys.stdin:
                 if line.strip():
@@ -181,6 +183,97 @@ def search(
         print(json.dumps(search_json(query, passages), indent=2, ensure_ascii=False))
     else:
         print_passages(passages, out)
+
+
+@app.command()
+def checkpoints(
+    jurisdiction: Annotated[str, typer.Option(help="EU, US or both.")] = "both",
+    stage: Annotated[list[str] | None, typer.Option(help="Stage id (see --list); repeatable.")] = None,
+    product_type: Annotated[list[str] | None, typer.Option(help="Product type id (see --list); repeatable.")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="sponsor or cdmo; repeatable.")] = None,
+    item: Annotated[
+        list[str] | None, typer.Option(help="Evidence item id: its maturity across checkpoints; repeatable.")
+    ] = None,
+    checkpoint: Annotated[list[str] | None, typer.Option("--id", help="Checkpoint id; repeatable.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, md, csv or json.")] = "table",
+    list_ids: Annotated[bool, typer.Option("--list", help="List stage, product type and item ids.")] = False,
+    verify: Annotated[bool, typer.Option(help="Check every local quote on the indexed page text.")] = False,
+) -> None:
+    """The checkpoint map: what evidence each development checkpoint expects, with references."""
+    from api.render_checkpoints import checklist_csv, checklist_json, checklist_markdown, print_checklist
+    from ingest.catalog import load_checkpoints, stored_page_text
+    from kb.checkpoint_map import verify_quotes
+    from kb.checkpoint_query import build_checklist, select
+
+    settings = Settings()
+    try:
+        cmap = load_checkpoints(settings)
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    if list_ids:
+        _print_vocabulary(cmap)
+        return
+    page_text = stored_page_text(settings)
+    if verify:
+        if page_text is None:
+            raise _fail(RegkbError("nothing is indexed yet; run `regkb ingest` first, then --verify"))
+        problems = verify_quotes(cmap, page_text)
+        for problem in problems:
+            err.print(problem, highlight=False)
+        out.print(f"checkpoint map: {len(problems)} quote problem(s)", highlight=False)
+        raise typer.Exit(EXIT_ERROR if problems else 0)
+    criteria = _map_criteria(cmap, jurisdiction, stage, product_type, role, item, checkpoint, output)
+    chosen, rows = select(cmap, **criteria)
+    if not rows:
+        raise _fail(RegkbError("no checkpoint matches these options; `regkb checkpoints --list` shows the ids"))
+    checklist = build_checklist(cmap, "progression" if item else "checkpoint", chosen, rows, page_text=page_text)
+    if output == "json":
+        print(json.dumps(checklist_json(checklist), indent=2, ensure_ascii=False))
+    elif output == "md":
+        print(checklist_markdown(checklist), end="")
+    elif output == "csv":
+        print(checklist_csv(checklist), end="")
+    else:
+        print_checklist(checklist, out)
+
+
+def _map_criteria(cmap, jurisdiction, stage, product_type, role, item, checkpoint, output) -> dict:  # type: ignore[no-untyped-def]
+    """Options checked against the map's own ids, so a typo names the valid choices."""
+    if output not in ("table", "md", "csv", "json"):
+        raise typer.BadParameter(f"format {output!r}: use table, md, csv or json")
+    if jurisdiction.upper() not in ("EU", "US", "BOTH"):
+        raise typer.BadParameter(f"jurisdiction {jurisdiction!r}: use EU, US or both")
+    valid = {
+        "stage": (stage, [s.id for s in cmap.stages]),
+        "product type": (product_type, [p.id for p in cmap.product_types]),
+        "role": (role, ["sponsor", "cdmo"]),
+        "item": (item, [i.id for i in cmap.items]),
+        "checkpoint id": (checkpoint, [c.id for c in cmap.checkpoints]),
+    }
+    for what, (given, ids) in valid.items():
+        unknown = [g for g in given or () if g not in ids]
+        if unknown:
+            raise typer.BadParameter(f"unknown {what} {', '.join(unknown)}; choose from {', '.join(ids)}")
+    return {
+        "jurisdictions": () if jurisdiction.upper() == "BOTH" else (jurisdiction.upper(),),
+        "stages": tuple(stage or ()),
+        "product_types": tuple(product_type or ()),
+        "roles": tuple(role or ()),
+        "items": tuple(item or ()),
+        "checkpoint_ids": tuple(checkpoint or ()),
+    }
+
+
+def _print_vocabulary(cmap) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table("kind", "id", "title")
+    for kind, entries in (("stage", cmap.stages), ("product type", cmap.product_types), ("item", cmap.items)):
+        for entry in entries:
+            table.add_row(kind, entry.id, entry.title)
+    for c in cmap.checkpoints:
+        table.add_row(f"checkpoint ({c.jurisdiction})", c.id, c.title)
+    out.print(table)
 
 
 @app.command("eval")

@@ -65,6 +65,13 @@ def _badge(status: str) -> str:
 
 
 def print_answer(answer: Answer, console: Console) -> None:
+    if answer.checklist is not None:
+        from api.render_checkpoints import print_checklist
+
+        console.print(Text("From the checkpoint map", style="bold reverse"))
+        print_checklist(answer.checklist, console)
+        console.print()
+        console.print(Text("From the documents", style="bold reverse"))
     style = "green" if answer.status == "answered" else "yellow"
     console.print(Panel(Text(answer.answer), title=f"[{style}]{answer.status}[/]", title_align="left"))
     for c in answer.citations:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.manifest import load_manifest, resolve_document_path
-from kb.index_files import IndexPaths, read_state
+from kb.checkpoint_map import CheckpointMap, load_checkpoint_map
+from kb.index_files import IndexPaths, read_pages, read_state
 from kb.models import DocumentRecord
 from kb.settings import Settings
 
-__all__ = ["DocumentStatus", "list_documents"]
+__all__ = ["DocumentStatus", "list_documents", "load_checkpoints", "stored_page_text"]
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,25 @@ def list_documents(settings: Settings) -> list[DocumentStatus]:
             )
         )
     return rows
+
+
+def load_checkpoints(settings: Settings) -> CheckpointMap:
+    """The checkpoint map, cross-checked against the corpus manifest."""
+    return load_checkpoint_map(settings.checkpoints_dir, {r.id: r for r in load_manifest(settings.manifest_path)})
+
+
+def stored_page_text(settings: Settings) -> Callable[[str, int], str | None] | None:
+    """Page text as ingestion stored it, for checking map quotes; None when nothing is indexed yet."""
+    paths = IndexPaths(settings.data_dir)
+    state = read_state(paths)
+    if state is None:
+        return None
+    cache: dict[str, list[str]] = {}
+
+    def page_text(doc_id: str, page: int) -> str | None:
+        if doc_id not in state.documents:
+            return None
+        pages = cache.setdefault(doc_id, read_pages(paths, doc_id))
+        return pages[page - 1] if 1 <= page <= len(pages) else None
+
+    return page_text

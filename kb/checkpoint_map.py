@@ -134,6 +134,7 @@ class CheckpointMap(_Model):
     product_types: tuple[ProductType, ...]
     items: tuple[EvidenceItem, ...]
     checkpoints: tuple[Checkpoint, ...]
+    documents: dict[str, DocumentRecord] = Field(default_factory=dict, repr=False)  # the manifest entries cited
 
     def item(self, item_id: str) -> EvidenceItem:
         return next(item for item in self.items if item.id == item_id)
@@ -162,7 +163,8 @@ def load_checkpoint_map(folder: Path, documents: Mapping[str, DocumentRecord]) -
     if problems:
         shown = "; ".join(problems[:8]) + (f"; and {len(problems) - 8} more" if len(problems) > 8 else "")
         raise ConfigError(f"checkpoint map {folder}: {shown}")
-    return cmap
+    cited = {ref.doc for _, ref in references(cmap)}
+    return cmap.model_copy(update={"documents": {doc_id: documents[doc_id] for doc_id in sorted(cited)}})
 
 
 def _rank(vocabulary: _Vocabulary, stage_id: str) -> int:

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from kb.answer import assess_evidence, build_answer
+from kb.checkpoint_map import CheckpointMap
+from kb.checkpoint_query import checklist_for_question
 from kb.embedder import Embedder
 from kb.errors import FilterError
 from kb.filters import Filters, validate_filters
 from kb.glossary import Glossary, load_glossary
 from kb.index_files import IndexPaths, IndexState, check_fingerprint, read_chunks, read_pages, read_state
 from kb.keyword_index import KeywordIndex, load_keyword_index
-from kb.models import Answer, Chunk, DocumentRecord, Passage
+from kb.models import Answer, Checklist, Chunk, DocumentRecord, Passage
 from kb.retrieve import retrieve
 from kb.settings import Settings
 from kb.vector_store import VectorStore, open_chroma
@@ -34,6 +36,7 @@ class KnowledgeBase:
     paths: IndexPaths
     glossary: Glossary
     absent_terms: frozenset[str]  # glossary terms no indexed chunk or title mentions
+    checkpoint_map: CheckpointMap | None = None
     _pages: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -69,13 +72,35 @@ class KnowledgeBase:
                 question, passages, self.settings.answer, absent_terms=self.absent_terms_in(question)
             ),
         )
+        answered = time.perf_counter()
+        checklist = self.checklist(question, filters=filters)
         done = time.perf_counter()
         timings = {
             "retrieve": round((retrieved - began) * 1000, 2),
-            "answer": round((done - retrieved) * 1000, 2),
+            "answer": round((answered - retrieved) * 1000, 2),
+            "checkpoints": round((done - answered) * 1000, 2),
             "total": round((done - began) * 1000, 2),
         }
-        return dataclasses.replace(answer, timings_ms=timings)
+        return dataclasses.replace(answer, timings_ms=timings, checklist=checklist)
+
+    def checklist(self, question: str, *, filters: Filters | None = None) -> Checklist | None:
+        """The checkpoint map's rows for a checkpoint question; None for other questions or without a map."""
+        if self.checkpoint_map is None:
+            return None
+        return checklist_for_question(
+            question,
+            self.checkpoint_map,
+            page_text=self._stored_page,
+            jurisdictions=tuple(j.upper() for j in filters.jurisdiction) if filters else (),
+        )
+
+    def _stored_page(self, doc_id: str, page: int) -> str | None:
+        if doc_id not in self.records:
+            return None  # listed in the manifest but not indexed: nothing to check the quote against
+        try:
+            return self.page_text(doc_id, page)
+        except FilterError:
+            return None
 
     def absent_terms_in(self, question: str) -> list[str]:
         return [t.term for t in self.glossary.mentioned(question) if t.term in self.absent_terms]
@@ -97,9 +122,17 @@ def _checked_question(question: str) -> str:
 
 
 def open_knowledge_base(
-    settings: Settings, *, embedder: Embedder | None = None, store: VectorStore | None = None
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    store: VectorStore | None = None,
+    checkpoint_map: CheckpointMap | None = None,
 ) -> KnowledgeBase:
-    """Load the index built by `regkb ingest`; refuses one built with other settings."""
+    """Load the index built by `regkb ingest`; refuses one built with other settings.
+
+    `checkpoint_map` (ingest.catalog.load_checkpoints) lets `ask` answer checkpoint questions with
+    the map's checklist besides the retrieved passages.
+    """
     paths = IndexPaths(settings.data_dir)
     state = check_fingerprint(read_state(paths), settings, paths)
     records = {doc_id: doc.to_record() for doc_id, doc in state.documents.items()}
@@ -122,6 +155,7 @@ def open_knowledge_base(
         store=store,
         keyword_index=load_keyword_index(paths.bm25),
         paths=paths,
+        checkpoint_map=checkpoint_map,
     )
 
 

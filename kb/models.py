@@ -12,6 +12,10 @@ DocType = Literal[
 ]
 Status = Literal["final", "draft", "superseded"]
 AnswerStatus = Literal["answered", "no_evidence"]
+# How a checkpoint-map reference was checked: its quote found on the stored page; the document is not
+# available offline (shown with its URL, not checked against local text); the local text was not at hand
+# (no index yet); or the quote was not found (the quote is then withheld).
+RefCheck = Literal["verified", "not_offline", "not_checked", "quote_not_found"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +137,73 @@ class Answer:
     corpus_snapshot: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     closest_documents: tuple[str, ...] = ()  # filled when status == "no_evidence"
+    checklist: Checklist | None = None  # checkpoint-map rows when the question is about a checkpoint
+
+
+@dataclass(frozen=True)
+class MapReference:
+    """A checkpoint-map reference resolved against the manifest, with how its quote was checked."""
+
+    doc_id: str
+    title: str
+    reference: str
+    agency: str
+    status: Status
+    url: str
+    section: str
+    page: int | None
+    quote: str | None
+    note: str
+    check: RefCheck
+    superseded_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ChecklistCheckpoint:
+    id: str
+    jurisdiction: str
+    stage: str
+    stage_title: str
+    title: str
+    requirement: str
+    trigger: str
+    procedure: str
+    confidence: str
+    last_verified: str
+    references: tuple[MapReference, ...]
+    failure_modes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChecklistRow:
+    """One evidence item as one checkpoint expects it: at which maturity level, where it sits, who owns it."""
+
+    checkpoint_id: str
+    jurisdiction: str
+    stage: str
+    item: str
+    item_title: str
+    level: str
+    level_title: str
+    level_rank: int  # 1 = least mature level of the item's scale
+    level_count: int
+    expectation: str
+    owners: tuple[str, ...]
+    dossier: str
+    product_types: tuple[str, ...]
+    confidence: str
+    references: tuple[MapReference, ...]
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """Checkpoint-map rows for a question: a checkpoint's checklist, or one item's progression across checkpoints."""
+
+    kind: Literal["checkpoint", "progression"]
+    checkpoints: tuple[ChecklistCheckpoint, ...]
+    rows: tuple[ChecklistRow, ...]
+    matched: tuple[str, ...] = ()  # the question's words that selected these rows
+
+    @property
+    def jurisdictions(self) -> tuple[str, ...]:
+        return tuple(sorted({c.jurisdiction for c in self.checkpoints}))
