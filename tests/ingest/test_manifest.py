@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "corpus" / "manifest.yaml"
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 STAGING_TSV = SHARED_CORPUS / "manifest.tsv"
-OFFICIAL_DOMAINS = ("ema.europa.eu", "health.ec.europa.eu", "eur-lex.europa.eu", "fda.gov", "ecfr.gov")  # eCFR: the official CFR text
+# ecfr.gov: the official electronic Code of Federal Regulations
+OFFICIAL_DOMAINS = ("ema.europa.eu", "health.ec.europa.eu", "eur-lex.europa.eu", "fda.gov", "ecfr.gov")
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,8 @@ import yaml
 
 from kb.models import DocumentRecord
 
-PAGE_TEXT = {("local-guide", 3): "Phase 1 submissions should focus on safety.\nStability data should cover the study."}
+QUOTE = "Phase 1 submissions should focus on safety."
+PAGE_TEXT = {("local-guide", 3): f"{QUOTE}\nStability data should cover the study."}
 
 DOCUMENTS = {
     "local-guide": DocumentRecord(
@@ -81,9 +82,7 @@ CHECKPOINTS = {
             "procedure": "30 days",
             "confidence": "V",
             "last_verified": "2026-11-27",
-            "references": [
-                {"doc": "local-guide", "section": "II", "page": 3, "quote": "Phase 1 submissions should focus on safety."}
-            ],
+            "references": [{"doc": "local-guide", "section": "II", "page": 3, "quote": QUOTE}],
             "evidence": [
                 _expectation("potency", "quantitative"),
                 _expectation("quality-system", "clinical", product_types=["allogeneic-cells"], owners=["cdmo"]),

@@ -34,7 +34,7 @@ def _broken(change) -> dict:
         (lambda cps: cps[0]["evidence"][0].update(item="vibes"), "item vibes: evidence item not defined"),
         (lambda cps: cps[0].update(stage="someday"), "stage 'someday' is not defined"),
         (lambda cps: cps[1].update(id="us-ind"), "checkpoint id 'us-ind' is defined twice"),
-        (lambda cps: cps[0]["references"][0].pop("quote"), "available locally, so its reference needs a page and a quote"),
+        (lambda cps: cps[0]["references"][0].pop("quote"), "its reference needs a page and a quote"),
         (lambda cps: cps[2]["references"][0].update(page=2), "not available offline, so a page or quote cannot be"),
         (lambda cps: cps[0]["references"][0].update(page=9), "local-guide has 5 pages; page 9 does not exist"),
         (lambda cps: cps[0].update(product_types=["martian"]), "product type 'martian' is not defined"),
