@@ -34,6 +34,12 @@ class GoldQuestion:
     gold: tuple[GoldRef, ...]
     nuggets: tuple[str, ...]
     split: Literal["dev", "test"]
+    checkpoints: tuple[str, ...] = ()  # checkpoint-map ids the answer's checklist must show
+
+    @property
+    def map_only(self) -> bool:
+        """Answered by the checkpoint map alone: no local page holds the answer."""
+        return self.kind != "unanswerable" and not self.gold
 
     @property
     def answerable(self) -> bool:
@@ -72,8 +78,11 @@ def _question(path: Path, index: int, raw: dict) -> GoldQuestion:
     if kind not in KINDS:
         raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
     gold = tuple(GoldRef(str(g["doc"]), tuple(int(p) for p in g["pages"])) for g in raw.get("gold") or [])
-    if (kind == "unanswerable") == bool(gold):
-        raise ConfigError(f"{where}: unanswerable questions have no gold, answerable ones need gold pages")
+    checkpoints = tuple(str(c) for c in raw.get("checkpoints") or [])
+    if kind == "unanswerable" and gold:
+        raise ConfigError(f"{where}: unanswerable questions have no gold pages")
+    if kind != "unanswerable" and not gold and not checkpoints:
+        raise ConfigError(f"{where}: answerable questions need gold pages, or checkpoints the map answers with")
     return GoldQuestion(
         id=str(raw["id"]),
         question=str(raw["question"]),
@@ -81,4 +90,5 @@ def _question(path: Path, index: int, raw: dict) -> GoldQuestion:
         gold=gold,
         nuggets=tuple(str(n) for n in raw.get("nuggets") or []),
         split=split_of(str(raw["id"])),
+        checkpoints=checkpoints,
     )

@@ -9,6 +9,11 @@ Per answerable question (retrieval looks at the ranked evidence, not at the answ
     false_refusal         the answer said no_evidence
 Per unanswerable question: refusal (the answer said no_evidence).
 Quote fidelity: citations whose quote is on the cited page(s), over all citations checked.
+Checkpoint map (systems that have one):
+    checkpoint_recall     share of the expected checkpoint ids the answer's checklist shows
+    checkpoint_precision  share of the checklist's checkpoint ids that were expected
+    spurious_checklist    a question that expects no checkpoint got a checklist
+A map-only question (expected checkpoints, no gold page) is scored on the checkpoint metrics alone.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ METRICS = (
     "quote_fidelity",
     "refusal_accuracy",
     "false_refusal_rate",
+    "checkpoint_recall",
+    "checkpoint_precision",
+    "spurious_checklist",
     "latency_p50_ms",
     "latency_p95_ms",
 )
@@ -50,8 +58,11 @@ class QuestionScore:
 
 def score_question(question: GoldQuestion, answer: SystemAnswer) -> QuestionScore:
     refused = answer.status == "no_evidence"
+    values: dict[str, float]
     if not question.answerable:
         values = {"refusal_accuracy": float(refused)}
+    elif question.map_only:
+        values = {}
     else:
         top5, top10 = answer.evidence[:5], answer.evidence[:10]
         on_gold_page = [question.is_gold_page(e.doc_id, e.pages) for e in top10]
@@ -66,7 +77,19 @@ def score_question(question: GoldQuestion, answer: SystemAnswer) -> QuestionScor
         if answer.citations:
             hits = [question.is_gold_page(c.doc_id, c.pages) for c in answer.citations]
             values["citation_precision"] = sum(hits) / len(hits)
+    values.update(_checkpoint_scores(question.checkpoints, answer.checkpoints))
     return QuestionScore(question, values, answer.latency_ms, answer.quotes_verified, answer.quotes_checked)
+
+
+def _checkpoint_scores(expected: Sequence[str], shown: Sequence[str] | None) -> dict[str, float]:
+    if shown is None:
+        return {}
+    if not expected:
+        return {"spurious_checklist": float(bool(shown))}
+    scores = {"checkpoint_recall": sum(c in shown for c in expected) / len(expected)}
+    if shown:
+        scores["checkpoint_precision"] = sum(c in expected for c in shown) / len(shown)
+    return scores
 
 
 def _nugget_recall(nuggets: Sequence[str], evidence: Sequence) -> float:  # type: ignore[type-arg]

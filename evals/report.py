@@ -40,7 +40,9 @@ def write_report(run: EvalRun, out_dir: Path, *, settings_note: str = "") -> tup
         f"{dt.date.today().isoformat()} · corpus snapshot `{run.corpus_snapshot}` · run took {run.seconds:.0f} s"
         + (f" · {settings_note}" if settings_note else ""),
         "Latencies in ms. Retrieval metrics over answerable questions; refusal accuracy over unanswerable ones. "
-        "MRR@10 counts a passage on a gold page. Baselines never refuse, so their refusal accuracy is 0.",
+        "MRR@10 counts a passage on a gold page. Baselines never refuse, so their refusal accuracy is 0. "
+        "Checkpoint metrics: recall and precision of the checklist's checkpoint ids on questions that expect "
+        "some; spurious_checklist on questions that expect none (the baselines have no checkpoint map).",
     ]
     for split, title in (("test", "Test portion (never tuned on)"), ("dev", "Dev portion"), ("all", "All questions")):
         rows = [(name, summarise(_portion(scores, split))) for name, scores in run.scores.items()]

@@ -13,6 +13,7 @@ from pathlib import Path
 from evals.gold import GoldQuestion, load_gold
 from evals.metrics import QuestionScore, score_question
 from evals.systems import Evidence, System, SystemAnswer
+from ingest.catalog import load_checkpoints
 from ingest.manifest import load_manifest
 from ingest.pipeline import ingest_corpus
 from kb.glossary import Glossary
@@ -39,7 +40,9 @@ class RegkbSystem:
         )
         citations = tuple(Evidence(c.doc_id, c.pages, c.quote) for c in answer.citations)
         verified = sum(verify_quote(c.text, [self.kb.page_text(c.doc_id, p) for p in c.pages]) for c in citations)
-        return SystemAnswer(evidence, citations, answer.status, latency, verified, len(citations))
+        shown = tuple(c.id for c in answer.checklist.checkpoints) if answer.checklist else ()
+        checkpoints = shown if self.kb.checkpoint_map is not None else None
+        return SystemAnswer(evidence, citations, answer.status, latency, verified, len(citations), checkpoints)
 
 
 def retrieval_variant(kb: KnowledgeBase, *, plain: bool = False, **overrides: float) -> KnowledgeBase:
@@ -50,7 +53,9 @@ def retrieval_variant(kb: KnowledgeBase, *, plain: bool = False, **overrides: fl
     """
     retrieval = kb.settings.retrieval.model_copy(update=overrides)
     variant = dataclasses.replace(kb, settings=kb.settings.model_copy(update={"retrieval": retrieval}))
-    return dataclasses.replace(variant, glossary=Glossary(()), absent_terms=frozenset()) if plain else variant
+    if not plain:
+        return variant
+    return dataclasses.replace(variant, glossary=Glossary(()), absent_terms=frozenset(), checkpoint_map=None)
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ def run_eval(
     began = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else progress
     ingest_corpus(settings, progress=show)
-    kb = open_knowledge_base(settings)
+    kb = open_knowledge_base(settings, checkpoint_map=load_checkpoints(settings))
     systems = _systems(kb, settings, baselines, show, log)
     questions = list(questions if questions is not None else load_gold())
     for question in questions[:3]:  # warm-up, so latency reflects a running service

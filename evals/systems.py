@@ -25,6 +25,7 @@ class SystemAnswer:
     latency_ms: float
     quotes_verified: int = 0  # citations whose quote was checked against the stored page text
     quotes_checked: int = 0
+    checkpoints: tuple[str, ...] | None = None  # checkpoint ids of the answer's checklist; None: no map
 
 
 class System(Protocol):
