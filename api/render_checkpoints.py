@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from kb.models import Checklist, ChecklistCheckpoint, ChecklistRow, MapReference
@@ -166,24 +165,19 @@ def checklist_csv(checklist: Checklist) -> str:
 
 
 def print_checklist(checklist: Checklist, console: Console) -> None:
+    """One block per evidence row (readable at any terminal width), references listed once at the end."""
     numbering = _Numbering(checklist)
     for jurisdiction, checkpoints in _groups(checklist):
         console.print(Text(_JURISDICTION_TITLES.get(jurisdiction, jurisdiction), style="bold underline"))
         for c in checkpoints:
-            console.print(Text(f"{c.title}  ({c.id}, {c.requirement}, {c.stage_title})", style="bold"))
+            console.print(Text(f"{c.title} ({c.id}; {c.requirement}; {c.stage_title})", style="bold"))
             console.print(Text(f"When: {c.trigger} {numbering.markers(c.references)}".rstrip(), style="dim"))
-            table = Table("evidence", "maturity", "expected", "where", "owner", "refs", show_lines=True, expand=True)
             for row in _rows(checklist, c):
-                table.add_row(
-                    row.item_title,
-                    f"{row.level_rank}/{row.level_count} {row.level_title}",
-                    row.expectation,
-                    row.dossier,
-                    ", ".join(row.owners),
-                    f"{numbering.markers(row.references)} {row.confidence}".strip(),
-                )
-            if table.row_count:
-                console.print(table)
+                console.print(Text(f"☐ {row.item_title}: {_level(row)}", style="bold"))
+                console.print(Text(f"  {row.expectation}"))
+                where = f"Where: {row.dossier} · " if row.dossier else ""
+                meta = f"  {where}Owner: {', '.join(row.owners)} · Confidence: {row.confidence}"
+                console.print(Text(f"{meta} · {numbering.markers(row.references) or 'no reference'}", style="dim"))
             console.print()
     console.print(Text("References", style="bold"))
     for n, ref in enumerate(numbering.refs, start=1):

@@ -62,7 +62,7 @@ def match_question(question: str, cmap: CheckpointMap, *, jurisdictions: Collect
     wanted = tuple(j for j in ("EU", "US") if j in jurisdictions) if jurisdictions else named
     if jurisdictions and not wanted:
         return None  # filtered to ICH or internal material only: the map has nothing to add
-    checkpoints = _named(question, ((c.id, c.aliases) for c in cmap.checkpoints))
+    checkpoints = _outermost(_named(question, ((c.id, c.aliases) for c in cmap.checkpoints)))
     # Words already read as a checkpoint are not read again as an item: "GMP" in "first GMP batch"
     # names the checkpoint, not the quality-system item.
     rest = _blank(question, checkpoints.values())
@@ -86,6 +86,15 @@ def _named(question: str, entries: Iterable[tuple[str, tuple[str, ...]]]) -> dic
         if hits:
             found[entry_id] = max(hits, key=lambda m: m.end() - m.start())
     return found
+
+
+def _outermost(found: dict[str, re.Match[str]]) -> dict[str, re.Match[str]]:
+    """Drop a match lying inside a longer one: "Phase 1" within "Phase 1 to Phase 2" names no Phase 1 checkpoint."""
+
+    def inside(m: re.Match[str], other: re.Match[str]) -> bool:
+        return other.start() <= m.start() and m.end() <= other.end() and (other.end() - other.start()) > len(m[0])
+
+    return {k: m for k, m in found.items() if not any(inside(m, other) for other in found.values())}
 
 
 def _blank(question: str, matches: Iterable[re.Match[str]]) -> str:

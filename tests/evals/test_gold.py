@@ -49,3 +49,13 @@ def test_every_nugget_is_on_a_gold_page(question):
     for nugget in question.nuggets:
         pages = [normalise_ws(_parsed(ref.doc).pages[p - 1]).lower() for ref in question.gold for p in ref.pages]
         assert any(normalise_ws(nugget).lower() in page for page in pages), nugget
+
+
+@pytest.mark.unit
+def test_expected_checkpoints_exist_in_the_map():
+    from ingest.catalog import load_checkpoints
+
+    known = {c.id for c in load_checkpoints(Settings()).checkpoints}
+    expecting = [q for q in QUESTIONS if q.checkpoints]
+    assert len(expecting) >= 30
+    assert [(q.id, c) for q in expecting for c in q.checkpoints if c not in known] == []

@@ -103,3 +103,13 @@ def test_progression_rows_carry_the_level_rank(cmap):
         ("us-ind", 1, 2),
         ("us-bla", 2, 2),
     ]
+
+
+def test_a_checkpoint_named_inside_a_longer_name_is_not_matched(tmp_path):
+    from tests.kb.checkpoint_fixture import CHECKPOINTS
+
+    data = {**CHECKPOINTS, "checkpoints": [dict(c) for c in CHECKPOINTS["checkpoints"]]}
+    data["checkpoints"][1] = {**data["checkpoints"][1], "aliases": ["BLA", "Phase 1 to Phase 3"]}
+    cmap = load_checkpoint_map(write_map(tmp_path, data), DOCUMENTS)
+    query = match_question("What is needed going from Phase 1 to Phase 3?", cmap)
+    assert query is not None and query.checkpoint_ids == ("us-bla",)
