@@ -32,6 +32,7 @@ _JURISDICTION_WORDS = {
 _NEEDS = re.compile(
     r"\b(?:needs?|needed|requires?|required|requirements?|expect(?:s|ed|ations?)?|must|should|checklist|ready|"
     r"readiness|in place|before|prior to|by the time|submit(?:ted)?|submission|package|include[ds]?|contain|"
+    r"contents?|go(?:es)? in(?:to)?|provide|prepare|"
     r"what (?:cmc|data|information|evidence|documents?|documentation))\b",
     re.IGNORECASE,
 )

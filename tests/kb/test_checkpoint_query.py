@@ -26,6 +26,7 @@ def cmap(tmp_path):
         ("When must the potency assay be validated?", "progression", (), ("potency",), ("EU", "US")),
         ("When must the potency assay be validated in the EU?", "progression", (), ("potency",), ("EU",)),
         ("What must be in place before the first GMP batch?", "checkpoint", ("eu-cta",), (), ()),
+        ("What goes into the CTA dossier?", "checkpoint", ("eu-cta",), (), ("EU",)),
     ],
 )
 def test_checkpoint_questions_are_recognised(cmap, question, kind, checkpoints, items, jurisdictions):
