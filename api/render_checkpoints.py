@@ -60,7 +60,8 @@ class _Numbering:
 
     def __init__(self, checklist: Checklist) -> None:
         self.refs: list[MapReference] = []
-        cited = [r for c in checklist.checkpoints for r in c.references]
+        # A progression shows one item across checkpoints: the checkpoints' own references would bury the item's.
+        cited = [r for c in checklist.checkpoints for r in c.references] if checklist.kind == "checkpoint" else []
         for ref in cited + [r for row in checklist.rows for r in row.references]:
             if ref not in self.refs:
                 self.refs.append(ref)
@@ -98,14 +99,10 @@ def checklist_markdown(checklist: Checklist) -> str:
     for jurisdiction, checkpoints in _groups(checklist):
         lines += [f"## {_JURISDICTION_TITLES.get(jurisdiction, jurisdiction)}", ""]
         for c in checkpoints:
-            lines += [
-                f"### {c.title} ({c.id}; {c.requirement}; stage: {c.stage_title})",
-                "",
-                f"*When:* {c.trigger} {numbering.markers(c.references)}".rstrip(),
-                "",
-                f"*Procedure:* {c.procedure}",
-                "",
-            ]
+            lines += [f"### {c.title} ({c.id}; {c.requirement}; stage: {c.stage_title})", ""]
+            if checklist.kind == "checkpoint":
+                when = f"*When:* {c.trigger} {numbering.markers(c.references)}".rstrip()
+                lines += [when, "", f"*Procedure:* {c.procedure}", ""]
             for row in _rows(checklist, c):
                 where = f" *Where:* {row.dossier}." if row.dossier else ""
                 lines.append(
@@ -113,7 +110,7 @@ def checklist_markdown(checklist: Checklist) -> str:
                     f"*Owner:* {', '.join(row.owners)}. *Confidence:* {row.confidence}. "
                     f"{numbering.markers(row.references)}".rstrip()
                 )
-            if c.failure_modes:
+            if c.failure_modes and checklist.kind == "checkpoint":
                 lines += ["", "*Typical failure modes:* " + "; ".join(c.failure_modes)]
             lines += ["", f"*Last verified:* {c.last_verified}; confidence {c.confidence}.", ""]
     lines += ["## References", ""] + [f"{n}. {reference_line(r)}" for n, r in enumerate(numbering.refs, start=1)]
@@ -171,7 +168,8 @@ def print_checklist(checklist: Checklist, console: Console) -> None:
         console.print(Text(_JURISDICTION_TITLES.get(jurisdiction, jurisdiction), style="bold underline"))
         for c in checkpoints:
             console.print(Text(f"{c.title} ({c.id}; {c.requirement}; {c.stage_title})", style="bold"))
-            console.print(Text(f"When: {c.trigger} {numbering.markers(c.references)}".rstrip(), style="dim"))
+            if checklist.kind == "checkpoint":
+                console.print(Text(f"When: {c.trigger} {numbering.markers(c.references)}".rstrip(), style="dim"))
             for row in _rows(checklist, c):
                 console.print(Text(f"☐ {row.item_title}: {_level(row)}", style="bold"))
                 console.print(Text(f"  {row.expectation}"))

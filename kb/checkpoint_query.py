@@ -250,7 +250,7 @@ def _resolve(ref: Reference, record: DocumentRecord, page_text: PageText | None)
         reference=record.reference,
         agency=record.agency,
         status=record.status,
-        url=record.url,
+        url=f"{record.url}#page={ref.page}" if record.available_offline and ref.page else record.url,
         section=ref.section,
         page=ref.page,
         quote=quote,
