@@ -32,13 +32,15 @@ _JURISDICTION_WORDS = {
 _NEEDS = re.compile(
     r"\b(?:needs?|needed|requires?|required|requirements?|expect(?:s|ed|ations?)?|must|should|checklist|ready|"
     r"readiness|in place|before|prior to|by the time|submit(?:ted)?|submission|package|include[ds]?|contain|"
-    r"contents?|go(?:es)? in(?:to)?|provide|prepare|"
+    r"contents?|go(?:es)? in(?:to)?|provide|prepare|obligations?|what changes|(?:has|have) to|cmc|briefing|dossier|"
+    r"vs\.?|versus|compared?|comparison|"
     r"what (?:cmc|data|information|evidence|documents?|documentation))\b",
     re.IGNORECASE,
 )
 # "When must ...", "at what stage", "how mature": the question asks for a progression over checkpoints.
 _TIMING = re.compile(
-    r"\b(?:when|by when|at what (?:stage|point|phase)|which (?:stage|phase|checkpoint)|how (?:mature|far)|"
+    r"^\s*when\b|\bwhen (?:must|should|do|does|did|is|are|will|would|can|has|have|need|needs)\b|"
+    r"\b(?:by when|at what (?:stage|point|phase)|which (?:stage|phase|checkpoint)|how (?:mature|far)|"
     r"progress(?:ion|ively)?|at each (?:stage|phase|checkpoint)|timing|timeline|stage by stage|phase-appropriate)\b",
     re.IGNORECASE,
 )
@@ -72,7 +74,8 @@ def match_question(question: str, cmap: CheckpointMap, *, jurisdictions: Collect
     by_id = {c.id: c for c in cmap.checkpoints}
     checkpoint_ids = tuple(c for c in checkpoints if not wanted or by_id[c].jurisdiction in wanted)
     matched = tuple(sorted({m.group(0) for found in (checkpoints, items, types) for m in found.values()}))
-    if items and not checkpoint_ids and _TIMING.search(question):
+    # A progression follows one or two items; a question listing many attributes is about something else.
+    if 0 < len(items) <= 2 and not checkpoint_ids and _TIMING.search(question):
         return MapQuery("progression", (), tuple(items), wanted or ("EU", "US"), tuple(types), matched)
     if checkpoint_ids and (_NEEDS.search(question) or _TIMING.search(question)):
         return MapQuery("checkpoint", checkpoint_ids, tuple(items), wanted, tuple(types), matched)

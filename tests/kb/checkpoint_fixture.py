@@ -55,6 +55,12 @@ VOCABULARY = {
             "levels": [{"id": "quantitative", "title": "Quantitative"}, {"id": "validated", "title": "Validated"}],
         },
         {
+            "id": "stability",
+            "title": "Stability",
+            "aliases": ["stability"],
+            "levels": [{"id": "use-period", "title": "Use period"}],
+        },
+        {
             "id": "quality-system",
             "title": "Quality system",
             "aliases": ["GMP"],

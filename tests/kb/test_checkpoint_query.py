@@ -27,6 +27,8 @@ def cmap(tmp_path):
         ("When must the potency assay be validated in the EU?", "progression", (), ("potency",), ("EU",)),
         ("What must be in place before the first GMP batch?", "checkpoint", ("eu-cta",), (), ()),
         ("What goes into the CTA dossier?", "checkpoint", ("eu-cta",), (), ("EU",)),
+        ("CTA vs IND", "checkpoint", ("eu-cta", "us-ind"), (), ("EU", "US")),  # keyword style, no verb
+        ("By when does the potency assay have to be validated?", "progression", (), ("potency",), ("EU", "US")),
     ],
 )
 def test_checkpoint_questions_are_recognised(cmap, question, kind, checkpoints, items, jurisdictions):
@@ -48,6 +50,8 @@ def test_checkpoint_questions_are_recognised(cmap, question, kind, checkpoints, 
         "Tell us about Phase 1",
         "How should an OOS result be investigated?",
         "Is an indication mentioned in the protocol?",  # "ind" inside words is not the IND
+        "How should potency limits be set when only a few batches exist?",  # "when" as a conjunction
+        "When are potency, GMP and stability tested?",  # not one item's maturity: two items at most
     ],
 )
 def test_other_questions_are_not_checkpoint_questions(cmap, question):
