@@ -203,7 +203,7 @@ def checkpoints(
     from api.render_checkpoints import checklist_csv, checklist_json, checklist_markdown, print_checklist
     from ingest.catalog import load_checkpoints, stored_page_text
     from kb.checkpoint_map import verify_quotes
-    from kb.checkpoint_query import build_checklist, select
+    from kb.checkpoint_query import build_checklist, checked_criteria, select
 
     settings = Settings()
     try:
@@ -222,7 +222,20 @@ def checkpoints(
             err.print(problem, highlight=False)
         out.print(f"checkpoint map: {len(problems)} quote problem(s)", highlight=False)
         raise typer.Exit(EXIT_ERROR if problems else 0)
-    criteria = _map_criteria(cmap, jurisdiction, stage, product_type, role, item, checkpoint, output)
+    if output not in ("table", "md", "csv", "json"):
+        raise typer.BadParameter(f"format {output!r}: use table, md, csv or json")
+    try:
+        criteria = checked_criteria(
+            cmap,
+            jurisdiction=jurisdiction,
+            stages=stage or (),
+            product_types=product_type or (),
+            roles=role or (),
+            items=item or (),
+            checkpoint_ids=checkpoint or (),
+        )
+    except RegkbError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     chosen, rows = select(cmap, **criteria)
     if not rows:
         raise _fail(RegkbError("no checkpoint matches these options; `regkb checkpoints --list` shows the ids"))
@@ -237,33 +250,6 @@ def checkpoints(
         print_checklist(checklist, out)
 
 
-def _map_criteria(cmap, jurisdiction, stage, product_type, role, item, checkpoint, output) -> dict:  # type: ignore[no-untyped-def]
-    """Options checked against the map's own ids, so a typo names the valid choices."""
-    if output not in ("table", "md", "csv", "json"):
-        raise typer.BadParameter(f"format {output!r}: use table, md, csv or json")
-    if jurisdiction.upper() not in ("EU", "US", "BOTH"):
-        raise typer.BadParameter(f"jurisdiction {jurisdiction!r}: use EU, US or both")
-    valid = {
-        "stage": (stage, [s.id for s in cmap.stages]),
-        "product type": (product_type, [p.id for p in cmap.product_types]),
-        "role": (role, ["sponsor", "cdmo"]),
-        "item": (item, [i.id for i in cmap.items]),
-        "checkpoint id": (checkpoint, [c.id for c in cmap.checkpoints]),
-    }
-    for what, (given, ids) in valid.items():
-        unknown = [g for g in given or () if g not in ids]
-        if unknown:
-            raise typer.BadParameter(f"unknown {what} {', '.join(unknown)}; choose from {', '.join(ids)}")
-    return {
-        "jurisdictions": () if jurisdiction.upper() == "BOTH" else (jurisdiction.upper(),),
-        "stages": tuple(stage or ()),
-        "product_types": tuple(product_type or ()),
-        "roles": tuple(role or ()),
-        "items": tuple(item or ()),
-        "checkpoint_ids": tuple(checkpoint or ()),
-    }
-
-
 def _print_vocabulary(cmap) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
@@ -274,6 +260,31 @@ def _print_vocabulary(cmap) -> None:  # type: ignore[no-untyped-def]
     for c in cmap.checkpoints:
         table.add_row(f"checkpoint ({c.jurisdiction})", c.id, c.title)
     out.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Worker processes, each with its own model.")] = 1,
+) -> None:
+    """The HTTP API and the web chat page (http://HOST:PORT/); the index must exist (`regkb ingest`)."""
+    import logging
+
+    import uvicorn
+
+    from ingest.catalog import load_checkpoints
+    from kb.index_files import IndexPaths, check_fingerprint, read_state
+
+    settings = Settings()
+    try:  # fail here with one line, not in every worker's start-up
+        check_fingerprint(read_state(IndexPaths(settings.data_dir)), settings, IndexPaths(settings.data_dir))
+        load_checkpoints(settings)
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the API logs one JSON object per line
+    out.print(f"regkb: serving http://{host}:{port}/ ({workers} worker(s)); API docs at /docs", highlight=False)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
 
 
 @app.command("eval")

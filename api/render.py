@@ -14,7 +14,15 @@ from rich.text import Text
 from ingest.catalog import DocumentStatus
 from kb.models import Answer, Citation, Passage
 
-__all__ = ["answer_json", "search_json", "documents_json", "print_answer", "print_passages", "print_documents"]
+__all__ = [
+    "answer_json",
+    "answer_markdown",
+    "search_json",
+    "documents_json",
+    "print_answer",
+    "print_passages",
+    "print_documents",
+]
 
 _BADGES = {"draft": "DRAFT", "superseded": "SUPERSEDED"}
 
@@ -24,6 +32,28 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     payload["citations"] = [_citation_json(c) for c in answer.citations]
     payload["closest_documents"] = list(answer.closest_documents)
     return payload
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer as Markdown with footnotes: what chat clients show, and what the web page copies."""
+    import re
+
+    from api.render_checkpoints import checklist_footnoted
+
+    parts, notes = [], []
+    if answer.checklist is not None:
+        lines, notes = checklist_footnoted(answer.checklist, first_footnote=len(answer.citations) + 1)
+        parts += ["From the checkpoint map:", "", *lines, "From the documents:", ""]
+    body = re.sub(r"\[(\d+)\]", r"[^\1]", answer.answer)
+    if answer.status == "no_evidence" and answer.closest_documents:
+        body += "\n\nClosest documents: " + ", ".join(answer.closest_documents)
+    parts.append(body)
+    cited = [
+        f"[^{c.marker}]: {c.title} ({c.reference}){_badge(c.status)}, § {c.section or '-'}, "
+        f"p. {', '.join(map(str, c.pages))}: “{c.quote}” {c.url}"
+        for c in answer.citations
+    ]
+    return "\n".join(parts) + ("\n\n" + "\n".join(cited + notes) if cited or notes else "") + "\n"
 
 
 def _citation_json(citation: Citation) -> dict[str, Any]:

@@ -17,7 +17,14 @@ from rich.text import Text
 
 from kb.models import Checklist, ChecklistCheckpoint, ChecklistRow, MapReference
 
-__all__ = ["checklist_json", "checklist_markdown", "checklist_csv", "print_checklist", "reference_line"]
+__all__ = [
+    "checklist_json",
+    "checklist_markdown",
+    "checklist_csv",
+    "print_checklist",
+    "reference_line",
+    "checklist_footnoted",
+]
 
 _JURISDICTION_TITLES = {"EU": "European Union", "US": "United States"}
 _CHECKS = {
@@ -182,3 +189,23 @@ def print_checklist(checklist: Checklist, console: Console) -> None:
         style = "" if ref.check == "verified" else "dim"
         console.print(Text(f"[{n}] {reference_line(ref)}", style=style))
     console.print(Text(_CONFIDENCE_NOTE, style="dim"))
+
+
+def checklist_footnoted(checklist: Checklist, first_footnote: int = 1) -> tuple[list[str], list[str]]:
+    """A compact checklist for chat clients: bullet lines citing Markdown footnotes, and the footnote lines."""
+    numbering = _Numbering(checklist)
+
+    def marks(refs: tuple[MapReference, ...]) -> str:
+        return "".join(f"[^{numbering.refs.index(r) + first_footnote}]" for r in refs)
+
+    lines = []
+    for jurisdiction, checkpoints in _groups(checklist):
+        for c in checkpoints:
+            lines.append(f"**{_JURISDICTION_TITLES.get(jurisdiction, jurisdiction)}: {c.title}** {marks(c.references)}")
+            lines += [
+                f"- {row.item_title} ({_level(row)}): {row.expectation} {marks(row.references)}"
+                for row in _rows(checklist, c)
+            ]
+            lines.append("")
+    notes = [f"[^{n}]: {reference_line(r)}" for n, r in enumerate(numbering.refs, start=first_footnote)]
+    return lines, notes

@@ -16,10 +16,11 @@ from functools import lru_cache
 from typing import Literal
 
 from kb.checkpoint_map import Checkpoint, CheckpointMap, Expectation, Reference
+from kb.errors import FilterError
 from kb.models import Checklist, ChecklistCheckpoint, ChecklistRow, DocumentRecord, MapReference, RefCheck
 from kb.quotes import verify_quote
 
-__all__ = ["MapQuery", "match_question", "select", "build_checklist", "checklist_for_question"]
+__all__ = ["MapQuery", "match_question", "select", "build_checklist", "checklist_for_question", "checked_criteria"]
 
 PageText = Callable[[str, int], "str | None"]
 
@@ -114,6 +115,41 @@ def _alias_pattern(alias: str) -> re.Pattern[str]:
     body = r"[\s-]+".join(words)
     flags = 0 if alias.upper() == alias and any(ch.isalpha() for ch in alias) else re.IGNORECASE
     return re.compile(rf"(?<![\w-]){body}(?![\w-])", flags)
+
+
+def checked_criteria(
+    cmap: CheckpointMap,
+    *,
+    jurisdiction: str = "both",
+    stages: Collection[str] = (),
+    product_types: Collection[str] = (),
+    roles: Collection[str] = (),
+    items: Collection[str] = (),
+    checkpoint_ids: Collection[str] = (),
+) -> dict[str, tuple[str, ...]]:
+    """User-given criteria checked against the map's own ids (an unknown one names the valid choices),
+    as keyword arguments for `select`."""
+    if jurisdiction.upper() not in ("EU", "US", "BOTH"):
+        raise FilterError(f"jurisdiction {jurisdiction!r}: use EU, US or both")
+    valid = {
+        "stage": (stages, [s.id for s in cmap.stages]),
+        "product type": (product_types, [p.id for p in cmap.product_types]),
+        "role": (roles, ["sponsor", "cdmo"]),
+        "item": (items, [i.id for i in cmap.items]),
+        "checkpoint id": (checkpoint_ids, [c.id for c in cmap.checkpoints]),
+    }
+    for what, (given, ids) in valid.items():
+        unknown = [g for g in given if g not in ids]
+        if unknown:
+            raise FilterError(f"unknown {what} {', '.join(unknown)}; choose from {', '.join(ids)}")
+    return {
+        "jurisdictions": () if jurisdiction.upper() == "BOTH" else (jurisdiction.upper(),),
+        "stages": tuple(stages),
+        "product_types": tuple(product_types),
+        "roles": tuple(roles),
+        "items": tuple(items),
+        "checkpoint_ids": tuple(checkpoint_ids),
+    }
 
 
 def select(

@@ -6,6 +6,7 @@ RegkbError
 ├── IngestError          one document could not be read (broken, encrypted, empty, image-only)
 ├── IndexStateError      the index is missing or was built differently (rebuild it)
 ├── FilterError          a query filter names an unknown value (doc id, agency, ...)
+│   └── NotFoundError    a requested document, page or conversation does not exist
 └── BackendError         a third-party library failed (Chroma, the embedding model)
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "IngestError",
     "IndexStateError",
     "FilterError",
+    "NotFoundError",
     "BackendError",
 ]
 
@@ -57,3 +59,7 @@ class FilterError(RegkbError):
 
 class BackendError(RegkbError):
     """A third-party backend (vector store, embedding model) failed."""
+
+
+class NotFoundError(FilterError):
+    """A requested document, page or conversation does not exist (HTTP 404)."""

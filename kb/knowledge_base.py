@@ -11,7 +11,7 @@ from kb.answer import assess_evidence, build_answer
 from kb.checkpoint_map import CheckpointMap
 from kb.checkpoint_query import checklist_for_question
 from kb.embedder import Embedder
-from kb.errors import FilterError
+from kb.errors import FilterError, NotFoundError
 from kb.filters import Filters, validate_filters
 from kb.glossary import Glossary, load_glossary
 from kb.index_files import IndexPaths, IndexState, check_fingerprint, read_chunks, read_pages, read_state
@@ -106,11 +106,13 @@ class KnowledgeBase:
         return [t.term for t in self.glossary.mentioned(question) if t.term in self.absent_terms]
 
     def page_text(self, doc_id: str, page: int) -> str:
+        if doc_id not in self.records:
+            raise NotFoundError(f"document {doc_id!r} is not indexed; `regkb docs` lists the indexed documents")
         if doc_id not in self._pages:
             self._pages[doc_id] = read_pages(self.paths, doc_id)
         pages = self._pages[doc_id]
         if not 1 <= page <= len(pages):
-            raise FilterError(f"document {doc_id!r} has pages 1-{len(pages)}; page {page} does not exist")
+            raise NotFoundError(f"document {doc_id!r} has pages 1-{len(pages)}; page {page} does not exist")
         return pages[page - 1]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "ChunkingSettings", "RetrievalSettings", "AnswerSettings", "EmbeddingSettings"]
+__all__ = ["Settings", "ChunkingSettings", "RetrievalSettings", "AnswerSettings", "EmbeddingSettings", "ApiSettings"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -84,6 +84,15 @@ class AnswerSettings(BaseModel):
     )
 
 
+class ApiSettings(BaseModel):
+    max_question_chars: int = Field(2000, ge=10, description="Longest question the HTTP API accepts.")
+    conversation_turns: int = Field(20, ge=1, description="Earlier turns of a conversation kept as context.")
+    model_id: str = Field("regkb-extractive", description="Model name the OpenAI-compatible endpoint reports.")
+    stream_chunk_chars: int = Field(
+        80, ge=1, description="Streamed answers arrive in pieces of about this many characters (word-aligned)."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGKB_", env_nested_delimiter="__", extra="ignore")
 
@@ -116,6 +125,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    api: ApiSettings = ApiSettings()
 
     @property
     def corpus_path(self) -> Path:

@@ -1,0 +1,62 @@
+"""One chat turn: resolve a follow-up against the conversation, answer it, remember it.
+
+A conversation is either kept by the server (`conversation_id`, in the ConversationStore) or sent
+whole by the client (the earlier user messages, as OpenAI-style clients do). Either way the answer is
+`KnowledgeBase.ask` on the standalone question, so chat, the CLI and the API answer alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kb.conversations import ConversationStore, Turn
+from kb.filters import Filters
+from kb.followup import standalone_question
+from kb.knowledge_base import KnowledgeBase
+from kb.models import Answer
+
+__all__ = ["ChatResult", "chat_turn", "resolve_history"]
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    conversation_id: str | None
+    question: str  # the standalone question that was answered
+    answer: Answer
+
+
+def _product_aliases(kb: KnowledgeBase) -> list[str]:
+    cmap = kb.checkpoint_map
+    return [alias for p in cmap.product_types for alias in (p.title.split(" (")[0], *p.aliases)] if cmap else []
+
+
+def resolve_history(kb: KnowledgeBase, messages: Sequence[str]) -> list[str]:
+    """Earlier user messages, each made standalone against the ones before it."""
+    resolved: list[str] = []
+    for message in messages:
+        resolved.append(standalone_question(resolved, message, product_type_aliases=_product_aliases(kb)))
+    return resolved
+
+
+def chat_turn(
+    kb: KnowledgeBase,
+    message: str,
+    *,
+    store: ConversationStore | None = None,
+    conversation_id: str | None = None,
+    earlier_messages: Sequence[str] = (),
+    filters: Filters | None = None,
+    k: int | None = None,
+) -> ChatResult:
+    """Answer `message` in its conversation: the stored one (`conversation_id`) or `earlier_messages`."""
+    if store is not None and conversation_id is not None:
+        history = [t.question for t in store.require(conversation_id)]
+    else:
+        history = resolve_history(kb, earlier_messages)
+    question = standalone_question(history, message, product_type_aliases=_product_aliases(kb))
+    answer = kb.ask(question, filters=filters, k=k)
+    if store is not None:
+        conversation_id = conversation_id or store.new_id()
+        store.append(conversation_id, Turn(message.strip(), question, answer.status))
+    return ChatResult(conversation_id, question, answer)

@@ -1,0 +1,90 @@
+"""Conversations kept in SQLite under the data dir, so every API worker sees the same follow-up context.
+
+Each turn stores the user's message, the standalone question it was resolved to and the answer status.
+SQLite's own locking serialises writers from several worker processes; a turn is one short transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.errors import NotFoundError
+
+__all__ = ["Turn", "ConversationStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS turns (
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    question TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+)
+"""
+
+
+@dataclass(frozen=True)
+class Turn:
+    message: str
+    question: str  # the standalone question the message was resolved to
+    status: str
+
+
+class ConversationStore:
+    def __init__(self, path: Path, *, max_turns: int = 20) -> None:
+        self.path = path
+        self.max_turns = max_turns
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        # Autocommit mode; `append` opens its own IMMEDIATE transaction so two workers never pick the same seq.
+        with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
+            yield db
+
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex
+
+    def turns(self, conversation_id: str) -> list[Turn]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT message, question, status FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?",
+                (conversation_id, self.max_turns),
+            ).fetchall()
+        return [Turn(*row) for row in reversed(rows)]
+
+    def require(self, conversation_id: str) -> list[Turn]:
+        turns = self.turns(conversation_id)
+        if not turns:
+            raise NotFoundError(
+                f"conversation {conversation_id!r} is unknown (or expired); omit conversation_id to start a new one"
+            )
+        return turns
+
+    def append(self, conversation_id: str, turn: Turn) -> None:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                (seq,) = db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?", (conversation_id,)
+                ).fetchone()
+                db.execute(
+                    "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
+                    (conversation_id, seq, turn.message, turn.question, turn.status, time.time()),
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
