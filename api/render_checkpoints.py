@@ -201,7 +201,8 @@ def checklist_footnoted(checklist: Checklist, first_footnote: int = 1) -> tuple[
     lines = []
     for jurisdiction, checkpoints in _groups(checklist):
         for c in checkpoints:
-            lines.append(f"**{_JURISDICTION_TITLES.get(jurisdiction, jurisdiction)}: {c.title}** {marks(c.references)}")
+            own = marks(c.references) if checklist.kind == "checkpoint" else ""
+            lines.append(f"**{_JURISDICTION_TITLES.get(jurisdiction, jurisdiction)}: {c.title}** {own}".rstrip())
             lines += [
                 f"- {row.item_title} ({_level(row)}): {row.expectation} {marks(row.references)}"
                 for row in _rows(checklist, c)

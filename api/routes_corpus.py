@@ -33,7 +33,7 @@ def page(kb: KB, doc_id: Annotated[str, Path(max_length=200)], page: Annotated[i
     return {
         "doc_id": doc_id,
         "page": page,
-        "pages": record.pages,
+        "pages": kb.state.documents[doc_id].pages,
         "text": text,
         "title": record.title,
         "reference": record.reference,

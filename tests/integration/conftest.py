@@ -3,6 +3,7 @@ and an embedded Chroma, built once per session (about two minutes on 2 cores).""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,44 @@ def regkb_env(real_settings: Settings, first_ingest: IngestReport, monkeypatch: 
     monkeypatch.setenv("REGKB_DATA_DIR", str(real_settings.data_dir))
     monkeypatch.setenv("REGKB_CORPUS_DIR", str(real_settings.corpus_path))
     return real_settings.data_dir
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(real_kb: KnowledgeBase) -> Iterator[str]:
+    """The real app (real index, the repo's checkpoint map) under uvicorn on loopback; yields its base URL."""
+    import dataclasses
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+    from ingest.catalog import load_checkpoints
+
+    kb = dataclasses.replace(real_kb, checkpoint_map=load_checkpoints(Settings()))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(kb=kb), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        pytest.fail(f"the test server on {url} did not start within 30 s")
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,55 @@
+"""A small real knowledge base for API tests: two real PDFs, the fake embedder, an in-memory vector store,
+and the repo's checkpoint map; served through FastAPI's TestClient (no network, seconds)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ingest.catalog import load_checkpoints
+from ingest.pipeline import IngestDependencies, ingest_corpus
+from kb.knowledge_base import KnowledgeBase, open_knowledge_base
+from kb.settings import Settings
+from tests.conftest import SHARED_CORPUS
+from tests.fakes import FakeEmbedder, MemoryStore, manifest_entry
+
+SOURCES = {
+    "cpg": ("fda/fda-cpg-490-100-process-validation-2004.pdf", {"agency": "FDA"}),
+    "q5c": ("ich/ich-q5c-stability-biotechnological-products-1995.pdf", {"agency": "ICH", "jurisdiction": "ICH"}),
+}
+
+
+@pytest.fixture(scope="session")
+def small_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    root = tmp_path_factory.mktemp("api-kb")
+    (root / "corpus").mkdir()
+    entries = []
+    for doc_id, (source, overrides) in SOURCES.items():
+        target = root / "corpus" / f"{doc_id}.pdf"
+        shutil.copyfile(SHARED_CORPUS / source, target)
+        sha = hashlib.sha256(target.read_bytes()).hexdigest()
+        entries.append(manifest_entry(doc_id, target.name, sha, **overrides))
+    (root / "manifest.yaml").write_text(yaml.safe_dump({"version": 1, "documents": entries}))
+    settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus", manifest_path=root / "manifest.yaml")
+    embedder, store = FakeEmbedder(), MemoryStore()
+    deps = IngestDependencies(tokenizer=lambda: embedder, embedder=lambda: embedder, vector_store=lambda name: store)
+    ingest_corpus(settings, deps=deps, progress=False)
+    cmap = load_checkpoints(Settings())  # the repo's map; its references resolve against the repo manifest
+    return open_knowledge_base(settings, embedder=embedder, store=store, checkpoint_map=cmap)
+
+
+@pytest.fixture
+def client(small_kb: KnowledgeBase) -> TestClient:
+    with TestClient(create_app(kb=small_kb)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def data_dir(small_kb: KnowledgeBase) -> Path:
+    return small_kb.settings.data_dir
