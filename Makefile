@@ -3,16 +3,24 @@ PYTHON ?= python3
 CORPUS_MIRROR ?= ../shared/corpus
 QUESTION ?= What are the three stages of process validation?
 
-.PHONY: install demo test unit integration lint bench eval
+.PHONY: install demo serve test unit integration lint bench eval loadcheck
 
+# The package with its test extra, and Debian's chromium for the web-page tests (no browser download).
 install:
 	$(PYTHON) -m pip install --quiet -e ".[test]"
+	bash scripts/install-browser.sh
 
 # Install, fetch the corpus from the mirror, build the knowledge base, answer a real question.
 demo: install
 	regkb corpus fetch --mirror $(CORPUS_MIRROR)
 	regkb ingest
 	regkb ask "$(QUESTION)"
+
+# Install, fetch, index, then serve the API and the web chat page on http://127.0.0.1:8000/ until Ctrl-C.
+serve: install
+	regkb corpus fetch --mirror $(CORPUS_MIRROR)
+	regkb ingest
+	regkb serve --host 127.0.0.1 --port 8000
 
 test: install
 	$(PYTHON) -m pytest -q
@@ -29,6 +37,10 @@ lint:
 
 bench: install
 	$(PYTHON) scripts/bench.py
+
+# 16 concurrent clients for 60 s against a server it starts on loopback (the index must exist: make demo).
+loadcheck: install
+	$(PYTHON) scripts/loadcheck.py --start-server --port 8799 --clients 16 --seconds 60
 
 # The gold set through regkb and the baselines; reads the corpus in place, report in evals/reports/.
 eval: install
