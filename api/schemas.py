@@ -10,7 +10,8 @@ from kb.filters import Filters
 
 __all__ = ["FilterBody", "AskRequest", "ChatMessage", "ChatRequest", "CompletionMessage", "CompletionRequest"]
 
-MAX_QUESTION_CHARS = 2000  # the default of settings.api.max_question_chars; the handlers apply the setting
+# A hard cap on the body; the handlers apply settings.api.max_question_chars (default 2000) with a clear message.
+MAX_QUESTION_CHARS = 20_000
 
 
 class FilterBody(BaseModel):

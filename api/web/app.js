@@ -292,15 +292,13 @@ function onDone(turn, data) {
   turn.status_el.textContent = (data.status === "answered" ? "Answered" : "No evidence") + timing;
   if (data.status === "no_evidence") {
     turn.answerText.classList.add("notice");
-    turn.answerText.prepend(el("strong", { class: "notice-title", text: "No evidence in the indexed corpus. " }));
-    if (turn.closest.length) {
-      const items = turn.closest.map((id) => {
-        const doc = state.documents[id];
-        const label = doc ? `${doc.title} (${id})` : id;
-        return el("li", {}, doc && doc.url ? el("a", { href: doc.url, target: "_blank", rel: "noopener", text: label }) : label);
-      });
-      turn.answerText.append(el("p", { class: "closest-title", text: "Closest documents:" }), el("ul", {}, items));
-    }
+    turn.answerText.prepend(el("strong", { class: "notice-title", text: "No evidence found. " }));
+    const links = turn.closest.map((id) => {
+      const doc = state.documents[id] || {};
+      const attrs = { href: doc.url, target: "_blank", rel: "noopener noreferrer", title: doc.title, text: id };
+      return el("li", { "data-testid": "closest-document" }, doc.url ? el("a", attrs) : id);
+    });
+    if (links.length) turn.answerText.append(el("ul", { class: "closest", "aria-label": "Closest documents" }, links));
   }
   turn.copyButton.disabled = false;
 }
@@ -388,7 +386,6 @@ function answerMarkdown(turn) {
     lines.push("", "**From the documents:**", "");
   }
   lines.push(turn.text.trim());
-  if (turn.status === "no_evidence" && turn.closest.length) lines.push("", `Closest documents: ${turn.closest.join(", ")}`);
   if (turn.citations.length) {
     lines.push("", "**Sources**", "");
     for (const c of turn.citations) {
@@ -424,6 +421,12 @@ async function copyAnswer(turn) {
 }
 
 // --- source viewer ----------------------------------------------------------------------------------
+
+// Joins the lines the PDF layout broke (one space for one newline, so match offsets still hold);
+// paragraphs, bullets and numbered items keep their line.
+function reflow(text) {
+  return text.replace(/(?<=\S)\n(?=[^\n\s•●▪◦‣*\-–—\d(])/g, " ");
+}
 
 function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -493,9 +496,10 @@ function renderViewer(source, pages) {
     if (hit && hit.start < end && hit.end > start) {
       const a = Math.max(hit.start, start) - start;
       const b = Math.min(hit.end, end) - start;
-      body.append(p.text.slice(0, a), el("mark", { text: p.text.slice(a, b) }), p.text.slice(b));
+      const shown = reflow(p.text);
+      body.append(shown.slice(0, a), el("mark", { text: shown.slice(a, b) }), shown.slice(b));
     } else {
-      body.textContent = p.text;
+      body.textContent = reflow(p.text);
     }
     blocks.push(el("p", { class: "page-label", text: `Page ${p.page}` }), body);
   }

@@ -42,7 +42,12 @@ def test_ask_returns_the_cli_json_with_verified_quotes(client, small_kb):
     ("payload", "status", "message"),
     [
         ({"question": "   "}, 422, "question: must not be empty"),
-        ({"question": "x" * 2001}, 422, "question: String should have at most 2000 characters"),
+        (
+            {"question": "x" * 2001},
+            400,
+            "the question has 2001 characters; the limit is 2000 (REGKB_API__MAX_QUESTION_CHARS)",
+        ),
+        ({"question": "x" * 20_001}, 422, "question: String should have at most 20000 characters"),
         ({"question": "stability", "k": 0}, 422, "k: Input should be greater than or equal to 1"),
         ({"question": "stability", "filters": {"agency": ["WHO"]}}, 400, "unknown agency 'WHO'; use one of: FDA, ICH"),
         (
