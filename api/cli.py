@@ -314,3 +314,7 @@ def evaluate(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -67,6 +68,7 @@ def install_observability(app: FastAPI, metrics: Metrics) -> None:
         metrics.requests.labels(request.method, route, str(response.status_code)).inc()
         metrics.latency.labels(route).observe(elapsed)
         response.headers["X-Request-ID"] = request.state.request_id
+        response.headers["X-Regkb-Worker"] = str(os.getpid())  # which of `--workers N` answered
         log.info(
             json.dumps(
                 {

@@ -1,42 +1,43 @@
 // regkb web chat: asks POST /v1/chat (Server-Sent Events), renders answers, citations and checkpoint
-// checklists, and shows cited pages in a source viewer. Plain DOM, no build step; server text only
-// ever goes through textContent.
+// checklists, and shows cited pages in a source viewer. Plain DOM, no build step: server text only
+// ever reaches the page through textContent or text nodes.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { conversationId: null, busy: false, documents: {}, viewer: null, opener: null };
+const state = { conversationId: null, generation: 0, busy: false, documents: {}, viewer: null, opener: null };
 const BADGES = { draft: "DRAFT", superseded: "SUPERSEDED" };
+const NEW_TAB = { target: "_blank", rel: "noopener noreferrer" };
 
-// --- small DOM helpers -------------------------------------------------------------------------------
+// --- helpers ----------------------------------------------------------------------------------------
 
+// el("a", {href, text}, ...children): attributes (on* are listeners, text is textContent), then children.
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
+    if (key === "text") node.textContent = value;
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat()) {
-    if (child !== null && child !== undefined && child !== false) {
-      node.append(typeof child === "string" ? document.createTextNode(child) : child);
-    }
+    if (child || child === 0) node.append(typeof child === "object" ? child : String(child));
   }
   return node;
 }
 
-function isInternal(item) {
-  return item.doc_type === "internal_lesson" || item.jurisdiction === "internal";
-}
+const isInternal = (item) => item.doc_type === "internal_lesson" || item.jurisdiction === "internal";
 
+// Badge elements, each after a space so that text copied from a chip reads "... p. 7 DRAFT".
 function badges(item) {
   const out = [];
-  if (BADGES[item.status]) out.push(el("span", { class: `badge ${item.status}`, text: BADGES[item.status] }));
-  if (isInternal(item)) out.push(el("span", { class: "badge internal", text: "INTERNAL" }));
+  if (BADGES[item.status]) out.push(" ", el("span", { class: `badge ${item.status}`, text: BADGES[item.status] }));
+  if (isInternal(item)) out.push(" ", el("span", { class: "badge internal", text: "INTERNAL" }));
   return out;
 }
 
+const badgeText = (item) => badges(item).map((b) => (typeof b === "string" ? "" : ` [${b.textContent}]`)).join("");
+
+// The issuer a user filters on, as the API computes it: "FDA (CDER/CBER)" -> FDA, "European Commission" -> EC.
 function agencyKey(agency) {
   const first = (agency || "").replace("(", " ").trim().split(/\s+/)[0].toUpperCase();
   return { EUROPEAN: "EC", COMMISSION: "EC", EU: "EC" }[first] || first;
@@ -56,9 +57,7 @@ function sectionLabel(section, title) {
 
 function selectedFilters() {
   const filters = { agency: [], jurisdiction: [], status: [] };
-  for (const box of document.querySelectorAll("#filters input[type=checkbox]:checked")) {
-    filters[box.name].push(box.value);
-  }
+  for (const box of document.querySelectorAll("#filters input:checked")) filters[box.name].push(box.value);
   return filters;
 }
 
@@ -67,7 +66,7 @@ function updateFilterSummary() {
   $("filter-summary").textContent = chosen.length ? chosen.join(", ") : "all documents";
 }
 
-// Greys out the values no indexed document has (the API rejects them) and adds values the corpus has
+// Greys out values no indexed document has (the API would reject them) and adds values the corpus has
 // beyond the defaults (e.g. the "internal" jurisdiction of lessons learned).
 async function loadDocuments() {
   let docs;
@@ -76,7 +75,7 @@ async function loadDocuments() {
     if (!response.ok) return;
     docs = await response.json();
   } catch {
-    return;
+    return; // the filters then stay as they are; the API names valid values if one is wrong
   }
   const indexed = { agency: new Set(), jurisdiction: new Set() };
   for (const doc of docs) {
@@ -101,13 +100,14 @@ async function loadDocuments() {
 
 // --- asking -----------------------------------------------------------------------------------------
 
+// Server-Sent Events from a fetch response: blocks split by a blank line, "event:" and "data:" lines.
 async function* sseEvents(response) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) return;
     buffer += decoder.decode(value, { stream: true });
     let boundary;
     while ((boundary = /\r?\n\r?\n/.exec(buffer))) {
@@ -130,7 +130,7 @@ async function errorMessage(response) {
     if (body.error) return `${body.error.message} (request ${body.error.request_id})`;
     if (body.detail) return typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
   } catch {
-    /* not JSON */
+    /* not JSON: fall through */
   }
   return `The server answered ${response.status} ${response.statusText}`;
 }
@@ -157,7 +157,8 @@ async function ask(message) {
     }
     if (!turn.status) throw new Error("The answer stream ended early; please ask again.");
   } catch (error) {
-    showError(turn, error.message || String(error));
+    setStatus(turn, "error", "Error");
+    turn.block.append(el("p", { class: "error", role: "alert", "data-testid": "error", text: error.message }));
   } finally {
     turn.block.setAttribute("aria-busy", "false");
     state.busy = false;
@@ -166,38 +167,34 @@ async function ask(message) {
 }
 
 function newTurn(message) {
-  const turn = { message, text: "", citations: [], checklist: null, closest: [], status: null };
-  turn.status_el = el("p", { class: "status", "data-testid": "status", "data-status": "pending", text: "Answering…" });
+  const turn = { message, generation: state.generation, text: "", citations: [], checklist: null, closest: [] };
+  turn.statusLine = el("p", { class: "status", "data-testid": "status", "data-status": "pending" }, "Answering…");
   turn.resolved = el("p", { class: "resolved", "data-testid": "resolved-question", hidden: true });
   turn.checklistBox = el("div", { class: "checklist-box" });
   turn.answerText = el("div", { class: "answer-text", "data-testid": "answer-text" });
-  turn.citationList = el("div", { class: "citations", "data-testid": "citations" });
-  turn.copyButton = el("button", { type: "button", class: "secondary", "data-testid": "copy", text: "Copy answer" });
-  turn.copyButton.disabled = true;
+  turn.citationList = el("div", { class: "citations" });
+  turn.copyButton = el("button", { type: "button", class: "secondary", "data-testid": "copy", disabled: true });
+  turn.copyButton.textContent = "Copy answer";
   turn.copyButton.addEventListener("click", () => copyAnswer(turn));
-  turn.block = el(
-    "div",
-    { class: "answer", "data-testid": "answer", "aria-busy": "true" },
-    turn.status_el,
-    turn.checklistBox,
-    turn.answerText,
-    turn.citationList,
-    el("div", { class: "actions" }, turn.copyButton),
-  );
-  const article = el(
-    "article",
-    { class: "turn" },
-    el("div", { class: "bubble", "data-testid": "user-question", text: message }),
-    turn.resolved,
-    turn.block,
-  );
+  const parts = [turn.statusLine, turn.checklistBox, turn.answerText, turn.citationList];
+  turn.block = el("div", { class: "answer", "data-testid": "answer", "aria-busy": "true" }, parts);
+  turn.block.append(el("div", { class: "actions" }, turn.copyButton));
+  const bubble = el("div", { class: "bubble", "data-testid": "user-question", text: message });
+  const article = el("article", { class: "turn" }, bubble, turn.resolved, turn.block);
   $("conversation").append(article);
   article.scrollIntoView({ block: "start", behavior: "smooth" });
   return turn;
 }
 
+function setStatus(turn, status, label) {
+  turn.status = status;
+  turn.block.dataset.status = status;
+  turn.statusLine.dataset.status = status;
+  turn.statusLine.textContent = label;
+}
+
 function onMeta(turn, data) {
-  state.conversationId = data.conversation_id;
+  if (turn.generation === state.generation) state.conversationId = data.conversation_id;
   turn.question = data.question;
   const squash = (s) => s.trim().replace(/\s+/g, " ").toLowerCase();
   if (data.question && squash(data.question) !== squash(turn.message)) {
@@ -213,23 +210,17 @@ function onDelta(turn, text) {
 
 // The answer text with bullets on their own lines and each [n] marker a button that opens citation n.
 function renderAnswerText(turn) {
-  const shown = turn.text.replace(/\s+•\s+/g, "\n• ");
-  const parts = shown.split(/(\[\d+\])/);
+  const parts = turn.text.replace(/\s+•\s+/g, "\n• ").split(/(\[\d+\])/);
   turn.answerText.replaceChildren(
     ...parts.map((part) => {
-      const marker = /^\[(\d+)\]$/.exec(part);
-      if (!marker) return document.createTextNode(part);
-      return el("button", {
-        type: "button",
-        class: "marker",
-        "data-marker": marker[1],
-        "aria-label": `Citation ${marker[1]}`,
-        text: part,
-        onclick: (event) => {
-          const citation = turn.citations.find((c) => String(c.marker) === marker[1]);
-          if (citation) openViewer(citationSource(citation), event.currentTarget);
-        },
-      });
+      const n = (/^\[(\d+)\]$/.exec(part) || [])[1];
+      if (!n) return document.createTextNode(part);
+      const open = (event) => {
+        const citation = turn.citations.find((c) => String(c.marker) === n);
+        if (citation) openViewer(citationSource(citation), event.currentTarget);
+      };
+      const attrs = { type: "button", class: "marker", "data-marker": n, "aria-label": `Citation ${n}` };
+      return el("button", { ...attrs, onclick: open }, part);
     }),
   );
 }
@@ -238,136 +229,127 @@ function onCitations(turn, data) {
   turn.citations = data.citations || [];
   turn.checklist = data.checklist || null;
   turn.closest = data.closest_documents || [];
-  turn.snapshot = data.corpus_snapshot;
   if (turn.checklist) turn.checklistBox.replaceChildren(renderChecklist(turn.checklist));
   if (!turn.citations.length) return;
-  const heading = turn.checklist ? "From the documents" : "Sources";
   turn.citationList.replaceChildren(
-    el("h3", { text: heading }),
+    el("h3", { text: turn.checklist ? "From the documents" : "Sources" }),
     el("ol", { class: "chips" }, turn.citations.map((c) => el("li", {}, citationChip(c)))),
   );
 }
 
 function citationChip(c) {
+  const attrs = {
+    type: "button",
+    class: "chip",
+    "data-testid": "citation-chip",
+    "data-marker": c.marker,
+    "data-doc-id": c.doc_id,
+    "data-agency": agencyKey(c.agency),
+    "data-status": c.status,
+    "data-jurisdiction": c.jurisdiction,
+    title: `${c.title} (${c.reference})`,
+    onclick: (event) => openViewer(citationSource(c), event.currentTarget),
+  };
   return el(
     "button",
-    {
-      type: "button",
-      class: "chip",
-      "data-testid": "citation-chip",
-      "data-marker": c.marker,
-      "data-doc-id": c.doc_id,
-      "data-agency": agencyKey(c.agency),
-      "data-status": c.status,
-      "data-jurisdiction": c.jurisdiction,
-      title: `${c.title} (${c.reference})`,
-      onclick: (event) => openViewer(citationSource(c), event.currentTarget),
-    },
+    attrs,
     el("span", { class: "chip-num", text: `[${c.marker}]` }),
+    " ",
     el("span", { class: "chip-title", text: c.title }),
+    " ",
     el("span", { class: "chip-loc", text: `${sectionLabel(c.section, "")} ${pagesLabel(c.pages)}` }),
     badges(c),
   );
 }
 
 function citationSource(c) {
-  return {
-    doc_id: c.doc_id,
-    pages: c.pages,
-    quote: c.quote,
-    section: sectionLabel(c.section, c.section_title),
-    status: c.status,
-    doc_type: c.doc_type,
-    jurisdiction: c.jurisdiction,
-    superseded_by: c.superseded_by,
-  };
+  return { ...c, section: sectionLabel(c.section, c.section_title) };
 }
 
 function onDone(turn, data) {
-  turn.status = data.status;
-  turn.block.dataset.status = data.status;
-  turn.status_el.dataset.status = data.status;
   const total = data.timings_ms && data.timings_ms.total;
-  const timing = total ? ` · ${Math.round(total)} ms` : "";
-  turn.status_el.textContent = (data.status === "answered" ? "Answered" : "No evidence") + timing;
+  const label = data.status === "answered" ? "Answered" : "No evidence";
+  setStatus(turn, data.status, label + (total ? ` · ${Math.round(total)} ms` : ""));
   if (data.status === "no_evidence") {
     turn.answerText.classList.add("notice");
-    turn.answerText.prepend(el("strong", { class: "notice-title", text: "No evidence found. " }));
+    turn.answerText.prepend(el("strong", { text: "No evidence found. " }));
     const links = turn.closest.map((id) => {
       const doc = state.documents[id] || {};
-      const attrs = { href: doc.url, target: "_blank", rel: "noopener noreferrer", title: doc.title, text: id };
-      return el("li", { "data-testid": "closest-document" }, doc.url ? el("a", attrs) : id);
+      const link = doc.url ? el("a", { href: doc.url, title: doc.title, text: id, ...NEW_TAB }) : id;
+      return el("li", { "data-testid": "closest-document" }, link);
     });
     if (links.length) turn.answerText.append(el("ul", { class: "closest", "aria-label": "Closest documents" }, links));
   }
   turn.copyButton.disabled = false;
 }
 
-function showError(turn, message) {
-  turn.status = "error";
-  turn.block.dataset.status = "error";
-  turn.status_el.dataset.status = "error";
-  turn.status_el.textContent = "Error";
-  turn.block.append(el("p", { class: "error", role: "alert", "data-testid": "error", text: message }));
-}
-
 // --- checkpoint checklist ---------------------------------------------------------------------------
 
+// Grouped by jurisdiction (EU, then US). A checkpoint checklist lists each checkpoint with its rows; a
+// progression lists one item's rows, checkpoint after checkpoint. Long checklists start folded on phones.
 function renderChecklist(checklist) {
-  const heading = checklist.kind === "progression" ? "How this item matures across checkpoints" : "Checkpoint map";
-  const box = el("section", { class: "checklist", "data-testid": "checklist" }, el("h3", { text: heading }));
-  const order = ["EU", "US"];
-  const jurisdictions = [...new Set(checklist.checkpoints.map((c) => c.jurisdiction))].sort(
-    (a, b) => (order.indexOf(a) + 1 || 9) - (order.indexOf(b) + 1 || 9),
-  );
-  const open = checklist.rows.length <= 8;
+  const progression = checklist.kind === "progression";
+  const item = progression && checklist.rows.length ? `: ${checklist.rows[0].item_title} across checkpoints` : "";
+  const box = el("section", { class: "checklist", "data-testid": "checklist" }, el("h3", {}, `Checkpoint map${item}`));
+  const rank = (j) => ({ EU: 1, US: 2 })[j] || 3;
+  const jurisdictions = [...new Set(checklist.checkpoints.map((c) => c.jurisdiction))];
+  jurisdictions.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const open = checklist.rows.length <= 8 || window.matchMedia("(min-width: 761px)").matches;
   for (const jurisdiction of jurisdictions) {
-    const group = el("div", { class: "jurisdiction", "data-jurisdiction": jurisdiction }, el("h4", { text: jurisdiction }));
+    const group = el("div", { class: "jurisdiction", "data-jurisdiction": jurisdiction }, el("h4", {}, jurisdiction));
     for (const cp of checklist.checkpoints.filter((c) => c.jurisdiction === jurisdiction)) {
       const rows = checklist.rows.filter((r) => r.checkpoint_id === cp.id);
-      const summary = el("summary", {}, el("strong", { text: cp.title }), ` · ${cp.stage_title} · ${cp.requirement}`);
-      group.append(
-        el(
-          "details",
-          { class: "checkpoint", "data-checkpoint": cp.id, open },
-          summary,
-          el("p", { class: "trigger", text: `When: ${cp.trigger}` }),
-          el("ul", { class: "refs" }, cp.references.map((r) => el("li", {}, mapReference(r)))),
-          el("ul", { class: "rows" }, rows.map(checklistRow)),
-        ),
+      if (progression) {
+        const where = `${cp.stage_title}: ${cp.title}`;
+        group.append(el("ul", { class: "rows" }, rows.map((row) => checklistRow(row, where))));
+        continue;
+      }
+      const count = `${rows.length} item${rows.length === 1 ? "" : "s"}`;
+      const summary = el("summary", {}, el("strong", { text: cp.title }), ` · ${cp.stage_title} · ${count}`);
+      const details = el("details", { class: "checkpoint", "data-checkpoint": cp.id, open }, summary);
+      details.append(
+        el("p", { class: "trigger", text: `${cp.requirement}. When: ${cp.trigger}` }),
+        referenceList(cp.references),
+        el("ul", { class: "rows" }, rows.map((row) => checklistRow(row, row.item_title))),
       );
+      group.append(details);
     }
     box.append(group);
   }
   return box;
 }
 
-function checklistRow(row) {
+function checklistRow(row, heading) {
+  const level = `level ${row.level_rank}/${row.level_count}: ${row.level_title}`;
   return el(
     "li",
-    { class: "row", "data-item": row.item },
-    el("p", {}, el("strong", { text: row.item_title }), " ", el("span", { class: "level", text: `level ${row.level_rank}/${row.level_count}: ${row.level_title}` })),
+    { class: "row", "data-item": row.item, "data-checkpoint": row.checkpoint_id },
+    el("p", {}, el("strong", { text: heading }), " ", el("span", { class: "level", text: level })),
     el("p", { class: "expectation", text: row.expectation }),
-    el("ul", { class: "refs" }, row.references.map((r) => el("li", {}, mapReference(r)))),
+    referenceList(row.references),
   );
 }
 
+const referenceList = (refs) => el("ul", { class: "refs" }, refs.map((r) => el("li", {}, mapReference(r))));
+
+function referenceText(ref, ...more) {
+  const parts = [ref.reference || ref.title, ref.section && `§ ${ref.section}`, ref.page && `p. ${ref.page}`, ...more];
+  return parts.filter(Boolean).join(" ");
+}
+
+// A verified reference with a page opens the source viewer; any other links to the official document.
 function mapReference(ref) {
-  const label = [ref.reference || ref.title, ref.section ? `§ ${ref.section}` : "", ref.page ? `p. ${ref.page}` : ""];
-  const text = label.filter(Boolean).join(" ");
-  const common = { "data-doc-id": ref.doc_id, "data-check": ref.check, title: [ref.title, ref.note].filter(Boolean).join(" — ") };
+  const title = [ref.title, ref.note].filter(Boolean).join(" — ");
+  const common = { "data-doc-id": ref.doc_id, "data-check": ref.check, title };
+  const label = referenceText(ref);
   if (ref.check === "verified" && ref.page) {
-    const source = { ...ref, pages: [ref.page], section: ref.section ? `§ ${ref.section}` : "", note: ref.note };
-    return el("button", { type: "button", class: "ref-chip", ...common, onclick: (e) => openViewer(source, e.currentTarget) }, text, badges(ref));
+    const source = { ...ref, pages: [ref.page], section: ref.section ? `§ ${ref.section}` : "" };
+    const open = (event) => openViewer(source, event.currentTarget);
+    return el("button", { type: "button", class: "ref-chip", onclick: open, ...common }, label, badges(ref));
   }
-  const why = ref.check === "not_offline" ? "not available offline — not checked against local text" : "not checked against local text";
-  return el(
-    "a",
-    { class: "ref-chip unchecked", href: ref.url, target: "_blank", rel: "noopener noreferrer", ...common },
-    text,
-    badges(ref),
-    el("span", { class: "check-note", text: ` (${why})` }),
-  );
+  const why = ref.check === "not_offline" ? "not available offline — not checked" : "not checked";
+  const note = el("span", { class: "check-note", text: ` (${why} against local text)` });
+  return el("a", { class: "ref-chip unchecked", href: ref.url, ...NEW_TAB, ...common }, label, badges(ref), note);
 }
 
 // --- copy -------------------------------------------------------------------------------------------
@@ -379,20 +361,17 @@ function answerMarkdown(turn) {
     for (const cp of turn.checklist.checkpoints) {
       lines.push(`- ${cp.jurisdiction} · ${cp.title} (${cp.stage_title}, ${cp.requirement})`);
       for (const row of turn.checklist.rows.filter((r) => r.checkpoint_id === cp.id)) {
-        const refs = row.references.map((r) => [r.reference || r.title, r.section && `§ ${r.section}`, r.page && `p. ${r.page}`].filter(Boolean).join(" "));
-        lines.push(`  - ${row.item_title}, level ${row.level_rank}/${row.level_count}: ${row.expectation} (${refs.join("; ")})`);
+        const where = row.references.map((r) => referenceText(r, r.check === "not_offline" && "(not offline)")).join("; ");
+        lines.push(`  - ${row.item_title}, level ${row.level_rank}/${row.level_count}: ${row.expectation} (${where})`);
       }
     }
     lines.push("", "**From the documents:**", "");
   }
   lines.push(turn.text.trim());
-  if (turn.citations.length) {
-    lines.push("", "**Sources**", "");
-    for (const c of turn.citations) {
-      const badge = BADGES[c.status] ? ` [${BADGES[c.status]}]` : isInternal(c) ? " [INTERNAL]" : "";
-      const where = `${sectionLabel(c.section, c.section_title)}, ${pagesLabel(c.pages)}`;
-      lines.push(`- [${c.marker}] ${c.title} (${c.reference})${badge}, ${where}: “${c.quote}” <${c.url}>`);
-    }
+  if (turn.citations.length) lines.push("", "**Sources**", "");
+  for (const c of turn.citations) {
+    const where = `${sectionLabel(c.section, c.section_title)}, ${pagesLabel(c.pages)}`;
+    lines.push(`- [${c.marker}] ${c.title} (${c.reference})${badgeText(c)}, ${where}: “${c.quote}” <${c.url}>`);
   }
   return lines.join("\n") + "\n";
 }
@@ -404,6 +383,7 @@ async function copyAnswer(turn) {
     await navigator.clipboard.writeText(text);
     copied = true;
   } catch {
+    // No clipboard API (plain http on another host, or no permission): copy from a hidden textarea.
     const area = el("textarea", { class: "visually-hidden", "aria-hidden": "true", readonly: true });
     area.value = text;
     document.body.append(area);
@@ -415,28 +395,23 @@ async function copyAnswer(turn) {
     }
     area.remove();
   }
-  turn.block.dataset.copied = text;
+  turn.block.dataset.copied = text; // what was copied, for tests and for debugging
   turn.copyButton.textContent = copied ? "Copied" : "Copy failed";
   setTimeout(() => (turn.copyButton.textContent = "Copy answer"), 2500);
 }
 
 // --- source viewer ----------------------------------------------------------------------------------
 
-// Joins the lines the PDF layout broke (one space for one newline, so match offsets still hold);
-// paragraphs, bullets and numbered items keep their line.
-function reflow(text) {
-  return text.replace(/(?<=\S)\n(?=[^\n\s•●▪◦‣*\-–—\d(])/g, " ");
-}
-
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
+// Joins lines the PDF layout broke (one space for one newline, so offsets into the text still hold);
+// paragraphs, bullets and numbered items keep their own line.
+const reflow = (text) => text.replace(/(?<=\S)\n(?=[^\n\s•●▪◦‣*\-–—\d(])/g, " ");
 
 // The quote is the page text with whitespace normalised: match its words with any whitespace between.
 function findQuote(text, quote) {
   const words = (quote || "").trim().split(/\s+/).filter(Boolean);
   if (!words.length) return null;
-  const match = new RegExp(words.map(escapeRegExp).join("\\s+")).exec(text);
+  const pattern = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("\\s+");
+  const match = new RegExp(pattern).exec(text);
   return match ? { start: match.index, end: match.index + match[0].length } : null;
 }
 
@@ -446,11 +421,11 @@ async function fetchPage(docId, page) {
   return response.json();
 }
 
+// source: {doc_id, pages, quote, section (label), status, doc_type, jurisdiction, superseded_by, note}
 async function openViewer(source, opener) {
   state.viewer = source;
   if (opener) state.opener = opener;
-  const viewer = $("source-viewer");
-  viewer.hidden = false;
+  $("source-viewer").hidden = false;
   document.body.classList.add("viewer-open");
   $("source-text").replaceChildren(el("p", { class: "loading", text: "Loading the page…" }));
   $("viewer-close").focus();
@@ -458,22 +433,22 @@ async function openViewer(source, opener) {
   try {
     pages = await Promise.all(source.pages.map((n) => fetchPage(source.doc_id, n)));
   } catch (error) {
-    $("source-text").replaceChildren(el("p", { class: "error", role: "alert", text: error.message }));
+    const message = el("p", { class: "error", role: "alert", text: error.message });
+    if (state.viewer === source) $("source-text").replaceChildren(message);
     return;
   }
-  if (state.viewer !== source) return; // another source was opened meanwhile
-  renderViewer(source, pages);
+  if (state.viewer === source) renderViewer(source, pages); // unless another source was opened meanwhile
 }
 
 function renderViewer(source, pages) {
   const first = pages[0];
-  const info = { ...first, doc_type: source.doc_type, jurisdiction: source.jurisdiction };
+  const last = pages[pages.length - 1];
+  const superseded = first.superseded_by || source.superseded_by;
   $("viewer-title").textContent = first.title;
   $("viewer-reference").textContent = `${first.reference} · ${first.agency}`;
   $("viewer-section").textContent = source.section || "";
   $("viewer-page").textContent = `${pagesLabel(pages.map((p) => p.page))} of ${first.pages}`;
-  $("viewer-badges").replaceChildren(...badges(info));
-  const superseded = first.superseded_by || source.superseded_by;
+  $("viewer-badges").replaceChildren(...badges({ ...source, status: first.status }));
   $("viewer-superseded").hidden = first.status !== "superseded";
   $("viewer-superseded").textContent = `This document is superseded${superseded ? ` by ${superseded}` : ""}.`;
   $("viewer-url").href = first.url;
@@ -481,29 +456,27 @@ function renderViewer(source, pages) {
   $("viewer-note").hidden = !source.note;
   $("viewer-note").textContent = source.note ? `Map note: ${source.note}` : "";
   $("viewer-prev").disabled = first.page <= 1;
-  $("viewer-next").disabled = pages[pages.length - 1].page >= first.pages;
+  $("viewer-next").disabled = last.page >= first.pages;
 
-  // Find the quote over the pages read one after another, then mark its part on each page.
-  const joined = pages.map((p) => p.text).join("\n\n");
-  const hit = findQuote(joined, source.quote);
+  // Find the quote in the pages read one after another, then mark its part on each page.
+  const hit = findQuote(pages.map((p) => p.text).join("\n\n"), source.quote);
   const blocks = [];
-  let offset = 0;
+  let start = 0;
   for (const p of pages) {
-    const start = offset;
     const end = start + p.text.length;
-    offset = end + 2;
+    const shown = reflow(p.text);
     const body = el("div", { class: "page-text" });
     if (hit && hit.start < end && hit.end > start) {
       const a = Math.max(hit.start, start) - start;
       const b = Math.min(hit.end, end) - start;
-      const shown = reflow(p.text);
       body.append(shown.slice(0, a), el("mark", { text: shown.slice(a, b) }), shown.slice(b));
     } else {
-      body.textContent = reflow(p.text);
+      body.textContent = shown;
     }
     blocks.push(el("p", { class: "page-label", text: `Page ${p.page}` }), body);
+    start = end + 2;
   }
-  if (source.quote && !hit) blocks.unshift(el("p", { class: "warning", text: "The quote was not found in this page text." }));
+  if (source.quote && !hit) blocks.unshift(el("p", { class: "warning" }, "The quote was not found on this page."));
   $("source-text").replaceChildren(...blocks);
   const mark = $("source-text").querySelector("mark");
   if (mark) mark.scrollIntoView({ block: "center" });
@@ -529,6 +502,7 @@ function closeViewer() {
 
 function newConversation() {
   state.conversationId = null;
+  state.generation += 1; // an answer still streaming must not bring its conversation back
   closeViewer();
   $("conversation").replaceChildren();
   $("question").value = "";
