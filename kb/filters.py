@@ -61,8 +61,8 @@ def validate_filters(filters: Filters, records: Sequence[DocumentRecord]) -> Fil
         unknown = [v for v in getattr(filters, name) if v not in allowed]
         if unknown:
             raise FilterError(
-                f"unknown {name.replace('_', ' ')} {', '.join(map(repr, unknown))}; "
-                f"use one of: {', '.join(sorted(allowed))}"
+                f"no indexed document has {name.replace('_', ' ')} {', '.join(map(repr, unknown))}; "
+                f"use one of: {', '.join(sorted(allowed))} (documents listed but not available offline are not indexed)"
             )
     return filters
 

@@ -30,8 +30,19 @@ _JURISDICTIONS = (
 _SHORT_TERMS = 4  # "what about potency?" (1 term) is a follow-up; a five-term question stands alone
 
 
+_QUESTION_WORD = re.compile(
+    r"^\s*(?:what|which|how|when|why|who|where|is|are|does|do|can|should|must|may)\b", re.IGNORECASE
+)
+_COMPLETE_TERMS = 3  # "What are the three stages of process validation?" stands alone; "How long?" does not
+
+
 def is_elliptical(message: str) -> bool:
-    return bool(_OPENERS.match(message) or _POINTERS.search(message)) or len(content_terms(message)) <= _SHORT_TERMS
+    if _OPENERS.match(message) or _POINTERS.search(message):
+        return True
+    terms = len(content_terms(message))
+    if _QUESTION_WORD.match(message) and terms >= _COMPLETE_TERMS:
+        return False  # a short but complete question
+    return terms <= _SHORT_TERMS
 
 
 def standalone_question(history: Sequence[str], message: str, *, product_type_aliases: Iterable[str] = ()) -> str:

@@ -21,7 +21,13 @@ from kb.retrieve import retrieve
 from kb.settings import Settings
 from kb.vector_store import VectorStore, open_chroma
 
-__all__ = ["KnowledgeBase", "open_knowledge_base"]
+__all__ = ["KnowledgeBase", "open_knowledge_base", "CHECKLIST_ONLY_TEXT"]
+
+# `status` speaks for the retrieved passages; when only the checkpoint map answers, the text says so.
+CHECKLIST_ONLY_TEXT = (
+    "The checkpoint map's checklist answers this question from its references; those not available "
+    "offline were not checked against local text."
+)
 
 
 @dataclass
@@ -81,6 +87,8 @@ class KnowledgeBase:
             "checkpoints": round((done - answered) * 1000, 2),
             "total": round((done - began) * 1000, 2),
         }
+        if checklist is not None and answer.status == "no_evidence":
+            answer = dataclasses.replace(answer, answer=f"{answer.answer} {CHECKLIST_ONLY_TEXT}")
         return dataclasses.replace(answer, timings_ms=timings, checklist=checklist)
 
     def checklist(self, question: str, *, filters: Filters | None = None) -> Checklist | None:

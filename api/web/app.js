@@ -268,11 +268,13 @@ function citationSource(c) {
 
 function onDone(turn, data) {
   const total = data.timings_ms && data.timings_ms.total;
-  const label = data.status === "answered" ? "Answered" : "No evidence";
+  const mapOnly = data.status === "no_evidence" && turn.checklist;
+  const label = data.status === "answered" ? "Answered" : mapOnly ? "Checkpoint map only" : "No evidence";
   setStatus(turn, data.status, label + (total ? ` · ${Math.round(total)} ms` : ""));
   if (data.status === "no_evidence") {
     turn.answerText.classList.add("notice");
-    turn.answerText.prepend(el("strong", { text: "No evidence found. " }));
+    const lead = mapOnly ? "No local passage; the checklist above answers from its references. " : "No evidence found. ";
+    turn.answerText.prepend(el("strong", { text: lead }));
     const links = turn.closest.map((id) => {
       const doc = state.documents[id] || {};
       const link = doc.url ? el("a", { href: doc.url, title: doc.title, text: id, ...NEW_TAB }) : id;
@@ -361,7 +363,8 @@ function answerMarkdown(turn) {
     for (const cp of turn.checklist.checkpoints) {
       lines.push(`- ${cp.jurisdiction} · ${cp.title} (${cp.stage_title}, ${cp.requirement})`);
       for (const row of turn.checklist.rows.filter((r) => r.checkpoint_id === cp.id)) {
-        const where = row.references.map((r) => referenceText(r, r.check === "not_offline" && "(not offline)")).join("; ");
+        const refs = row.references.map((r) => referenceText(r, r.check === "not_offline" && "(not offline)"));
+        const where = refs.join("; ");
         lines.push(`  - ${row.item_title}, level ${row.level_rank}/${row.level_count}: ${row.expectation} (${where})`);
       }
     }

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from kb.knowledge_base import CHECKLIST_ONLY_TEXT
 from kb.quotes import verify_quote
 
 pytestmark = pytest.mark.unit
@@ -49,7 +50,11 @@ def test_ask_returns_the_cli_json_with_verified_quotes(client, small_kb):
         ),
         ({"question": "x" * 20_001}, 422, "question: String should have at most 20000 characters"),
         ({"question": "stability", "k": 0}, 422, "k: Input should be greater than or equal to 1"),
-        ({"question": "stability", "filters": {"agency": ["WHO"]}}, 400, "unknown agency 'WHO'; use one of: FDA, ICH"),
+        (
+            {"question": "stability", "filters": {"agency": ["WHO"]}},
+            400,
+            "no indexed document has agency 'WHO'; use one of: FDA, ICH",
+        ),
         (
             {"question": "stability", "filters": {"colour": ["red"]}},
             422,
@@ -74,6 +79,8 @@ def test_chat_follow_up_uses_the_stored_conversation(client):
         "/v1/chat", json={"message": "What must be in place before the first GMP batch for autologous CAR-T?"}
     ).json()
     assert first["conversation_id"] and first["checklist"]["kind"] == "checkpoint"
+    # the two small PDFs say nothing about it: the map answers alone, and the text says so
+    assert first["status"] == "no_evidence" and first["answer"].endswith(CHECKLIST_ONLY_TEXT)
     follow = client.post(
         "/v1/chat", json={"conversation_id": first["conversation_id"], "message": "and for allogeneic products?"}
     ).json()

@@ -66,7 +66,7 @@ def test_search_json_and_agency_filter(regkb_env):
 def test_unknown_doc_id_is_one_line_error(regkb_env):
     result = runner.invoke(app, ["ask", "anything", "--doc-id", "nope"])
     assert result.exit_code == 1
-    assert "unknown doc id 'nope'" in result.stderr and "Traceback" not in result.output
+    assert "no indexed document has doc id 'nope'" in result.stderr and "Traceback" not in result.output
 
 
 def test_docs_lists_present_and_not_offline(regkb_env):

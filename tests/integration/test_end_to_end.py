@@ -134,7 +134,7 @@ def test_filters_apply_inside_both_retrievers(real_kb):
 
 
 def test_unknown_doc_id_filter_is_a_clear_error(real_kb):
-    with pytest.raises(FilterError, match="unknown doc id 'no-such-doc'"):
+    with pytest.raises(FilterError, match="no indexed document has doc id 'no-such-doc'"):
         real_kb.search("anything", filters=Filters(doc_id=("no-such-doc",)))
 
 

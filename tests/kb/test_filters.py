@@ -37,12 +37,12 @@ def test_validate_normalises_case_and_matches_records():
 
 
 def test_unknown_doc_id_names_the_known_ones():
-    with pytest.raises(FilterError, match=r"unknown doc id 'nope'; use one of: fda-pv, ich-q9"):
+    with pytest.raises(FilterError, match=r"no indexed document has doc id 'nope'; use one of: fda-pv, ich-q9"):
         validate_filters(Filters(doc_id=("nope",)), RECORDS)
 
 
 def test_unknown_status_is_rejected():
-    with pytest.raises(FilterError, match="unknown status 'old'"):
+    with pytest.raises(FilterError, match="no indexed document has status 'old'"):
         validate_filters(Filters(status=("old",)), RECORDS)
 
 

@@ -52,3 +52,5 @@ def test_what_counts_as_elliptical():
     assert is_elliptical("Does that apply to it too?")
     assert is_elliptical("stability?")
     assert not is_elliptical("What CMC information does a Phase 1 IND need for an AAV product?")
+    assert not is_elliptical("What are the three stages of process validation?")  # short, but complete
+    assert is_elliptical("How long?")
