@@ -203,7 +203,8 @@ def checkpoints(
     from api.render_checkpoints import checklist_csv, checklist_json, checklist_markdown, print_checklist
     from ingest.catalog import load_checkpoints, stored_page_text
     from kb.checkpoint_map import verify_quotes
-    from kb.checkpoint_query import build_checklist, checked_criteria, select
+    from kb.checkpoint_query import checklist_for_options
+    from kb.errors import FilterError
 
     settings = Settings()
     try:
@@ -224,22 +225,19 @@ def checkpoints(
         raise typer.Exit(EXIT_ERROR if problems else 0)
     if output not in ("table", "md", "csv", "json"):
         raise typer.BadParameter(f"format {output!r}: use table, md, csv or json")
+    options = {
+        "stages": stage,
+        "product_types": product_type,
+        "roles": role,
+        "items": item,
+        "checkpoint_ids": checkpoint,
+    }
     try:
-        criteria = checked_criteria(
-            cmap,
-            jurisdiction=jurisdiction,
-            stages=stage or (),
-            product_types=product_type or (),
-            roles=role or (),
-            items=item or (),
-            checkpoint_ids=checkpoint or (),
+        checklist = checklist_for_options(
+            cmap, page_text=page_text, jurisdiction=jurisdiction, **{k: tuple(v or ()) for k, v in options.items()}
         )
-    except RegkbError as exc:
+    except FilterError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    chosen, rows = select(cmap, **criteria)
-    if not rows:
-        raise _fail(RegkbError("no checkpoint matches these options; `regkb checkpoints --list` shows the ids"))
-    checklist = build_checklist(cmap, "progression" if item else "checkpoint", chosen, rows, page_text=page_text)
     if output == "json":
         print(json.dumps(checklist_json(checklist), indent=2, ensure_ascii=False))
     elif output == "md":

@@ -11,7 +11,7 @@ from api.render import documents_json
 from api.render_checkpoints import checklist_csv, checklist_json, checklist_markdown
 from api.routes_answers import KB
 from ingest.catalog import list_documents, stored_page_text
-from kb.checkpoint_query import build_checklist, checked_criteria, select
+from kb.checkpoint_query import checklist_for_options
 from kb.errors import NotFoundError
 
 __all__ = ["router"]
@@ -58,18 +58,18 @@ def checkpoints(
     cmap = kb.checkpoint_map
     if cmap is None:
         raise NotFoundError("no checkpoint map is loaded (REGKB_CHECKPOINTS_DIR)")
-    criteria = checked_criteria(
+    options = {
+        "stages": stage,
+        "product_types": product_type,
+        "roles": role,
+        "items": item,
+        "checkpoint_ids": checkpoint_id,
+    }
+    checklist = checklist_for_options(
         cmap,
+        page_text=stored_page_text(kb.settings),
         jurisdiction=jurisdiction,
-        stages=stage or (),
-        product_types=product_type or (),
-        roles=role or (),
-        items=item or (),
-        checkpoint_ids=checkpoint_id or (),
-    )
-    chosen, rows = select(cmap, **criteria)
-    checklist = build_checklist(
-        cmap, "progression" if item else "checkpoint", chosen, rows, page_text=stored_page_text(kb.settings)
+        **{k: tuple(v or ()) for k, v in options.items()},
     )
     if format == "md":
         return PlainTextResponse(checklist_markdown(checklist), media_type="text/markdown")

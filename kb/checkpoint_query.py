@@ -20,7 +20,15 @@ from kb.errors import FilterError
 from kb.models import Checklist, ChecklistCheckpoint, ChecklistRow, DocumentRecord, MapReference, RefCheck
 from kb.quotes import verify_quote
 
-__all__ = ["MapQuery", "match_question", "select", "build_checklist", "checklist_for_question", "checked_criteria"]
+__all__ = [
+    "MapQuery",
+    "match_question",
+    "select",
+    "build_checklist",
+    "checklist_for_question",
+    "checked_criteria",
+    "checklist_for_options",
+]
 
 PageText = Callable[[str, int], "str | None"]
 
@@ -150,6 +158,34 @@ def checked_criteria(
         "items": tuple(items),
         "checkpoint_ids": tuple(checkpoint_ids),
     }
+
+
+def checklist_for_options(
+    cmap: CheckpointMap,
+    *,
+    page_text: PageText | None,
+    jurisdiction: str = "both",
+    stages: Collection[str] = (),
+    product_types: Collection[str] = (),
+    roles: Collection[str] = (),
+    items: Collection[str] = (),
+    checkpoint_ids: Collection[str] = (),
+) -> Checklist:
+    """The checklist for user-given options (`regkb checkpoints`, GET /v1/checkpoints); naming items gives
+    their progression. Unknown ids and options that match no row are FilterErrors naming the fix."""
+    criteria = checked_criteria(
+        cmap,
+        jurisdiction=jurisdiction,
+        stages=stages,
+        product_types=product_types,
+        roles=roles,
+        items=items,
+        checkpoint_ids=checkpoint_ids,
+    )
+    chosen, rows = select(cmap, **criteria)
+    if not rows:
+        raise FilterError("no checkpoint matches these options; `regkb checkpoints --list` shows the ids")
+    return build_checklist(cmap, "progression" if items else "checkpoint", chosen, rows, page_text=page_text)
 
 
 def select(
