@@ -6,17 +6,21 @@ Tests pass a ready knowledge base instead of loading one from the data dir.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api import routes_answers, routes_corpus, routes_ops
-from api.observability import Metrics, install_observability
+from api.observability import Metrics, install_observability, log
 from kb.conversations import ConversationStore
+from kb.errors import NotFoundError
+from kb.feedback import FeedbackStore
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
 
@@ -32,6 +36,19 @@ def _open(settings: Settings) -> KnowledgeBase:
     return open_knowledge_base(settings, checkpoint_map=load_checkpoints(settings))
 
 
+def _slack_handler(app: FastAPI, settings: Settings) -> Any:
+    """Slack's HTTP mode when its tokens are set (half a configuration stops the start-up), else None."""
+    from api.slack import SlackRequestHandler, build_slack_app, slack_configured
+
+    if not slack_configured(settings.slack):
+        log.info(json.dumps({"event": "slack_disabled", "reason": "REGKB_SLACK__BOT_TOKEN/SIGNING_SECRET not set"}))
+        return None
+    bolt = build_slack_app(
+        lambda: app.state.kb, settings, conversations=app.state.conversations, feedback=app.state.feedback
+    )
+    return SlackRequestHandler(bolt)
+
+
 def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
     settings = settings or (kb.settings if kb else Settings())
 
@@ -41,6 +58,8 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         app.state.conversations = ConversationStore(
             settings.data_dir / "conversations.sqlite", max_turns=settings.api.conversation_turns
         )
+        app.state.feedback = FeedbackStore(settings.data_dir / "feedback.sqlite")
+        app.state.slack = _slack_handler(app, settings)
         yield
 
     app = FastAPI(
@@ -54,6 +73,14 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
     for module in (routes_answers, routes_corpus, routes_ops):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+    @app.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        if request.app.state.slack is None:
+            raise NotFoundError(
+                "Slack is not configured: set REGKB_SLACK__BOT_TOKEN and REGKB_SLACK__SIGNING_SECRET (README, Slack)"
+            )
+        return await request.app.state.slack.handle(request)  # type: ignore[no-any-return]
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

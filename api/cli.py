@@ -271,6 +271,7 @@ def serve(
 
     import uvicorn
 
+    from api.slack import slack_configured
     from ingest.catalog import load_checkpoints
     from kb.index_files import IndexPaths, check_fingerprint, read_state
 
@@ -278,11 +279,68 @@ def serve(
     try:  # fail here with one line, not in every worker's start-up
         check_fingerprint(read_state(IndexPaths(settings.data_dir)), settings, IndexPaths(settings.data_dir))
         load_checkpoints(settings)
+        slack_on = slack_configured(settings.slack)
     except RegkbError as exc:
         raise _fail(exc) from exc
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the API logs one JSON object per line
-    out.print(f"regkb: serving http://{host}:{port}/ ({workers} worker(s)); API docs at /docs", highlight=False)
+    slack_note = "Slack events at /slack/events" if slack_on else "Slack off (no tokens)"
+    out.print(
+        f"regkb: serving http://{host}:{port}/ ({workers} worker(s)); API docs at /docs; {slack_note}", highlight=False
+    )
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
+
+
+@app.command()
+def slack() -> None:
+    """The Slack bot in Socket Mode (no public HTTP endpoint needed); HTTP mode runs inside `regkb serve`."""
+    from api.slack import build_slack_app, socket_mode_handler
+    from ingest.catalog import load_checkpoints
+    from kb.conversations import ConversationStore
+    from kb.feedback import FeedbackStore
+    from kb.knowledge_base import open_knowledge_base
+
+    settings = Settings()
+    try:
+        conversations = ConversationStore(settings.data_dir / "conversations.sqlite")
+        feedback_store = FeedbackStore(settings.data_dir / "feedback.sqlite")
+        handler = socket_mode_handler(  # refuses to start without the tokens, before loading anything
+            settings,
+            lambda: build_slack_app(
+                lambda: kb,
+                settings,
+                conversations=conversations,
+                feedback=feedback_store,
+                signing_secret_required=False,
+            ),
+        )
+        kb = open_knowledge_base(settings, checkpoint_map=load_checkpoints(settings))
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    out.print("regkb: Slack bot connected in Socket Mode; Ctrl-C stops it", highlight=False)
+    handler.start()
+
+
+@app.command()
+def feedback(
+    rating: Annotated[str | None, typer.Option(help="Only helpful, not_helpful or wrong_citation.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Newest N only.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """Feedback given on answers (Slack buttons), with the question, answer, citations and corpus snapshot."""
+    from api.render import feedback_csv, feedback_json, print_feedback
+    from kb.feedback import RATINGS, FeedbackStore
+
+    if rating is not None and rating not in RATINGS:
+        raise typer.BadParameter(f"rating {rating!r}: use {', '.join(RATINGS)}")
+    if output not in ("table", "json", "csv"):
+        raise typer.BadParameter(f"format {output!r}: use table, json or csv")
+    rows = FeedbackStore(Settings().data_dir / "feedback.sqlite").rows(rating=rating, limit=limit)
+    if output == "json":
+        print(json.dumps(feedback_json(rows), indent=2, ensure_ascii=False))
+    elif output == "csv":
+        print(feedback_csv(rows), end="")
+    else:
+        print_feedback(rows, out)
 
 
 @app.command("eval")

@@ -22,6 +22,9 @@ __all__ = [
     "print_answer",
     "print_passages",
     "print_documents",
+    "feedback_json",
+    "feedback_csv",
+    "print_feedback",
 ]
 
 _BADGES = {"draft": "DRAFT", "superseded": "SUPERSEDED"}
@@ -134,3 +137,33 @@ def print_documents(rows: Sequence[DocumentStatus], console: Console) -> None:
             where = "not offline"
         table.add_row(r.record.id, r.record.status, r.record.agency, str(r.pages or ""), str(r.chunks or ""), where)
     console.print(table)
+
+
+def feedback_json(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(r) for r in rows]
+
+
+def feedback_csv(rows: Sequence[Any]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    columns = ["created", "rating", "user", "comment", "question", "answer", "status", "citations", "corpus_snapshot"]
+    writer = csv.DictWriter(buffer, fieldnames=[*columns, "source", "answer_id"], lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        record = dataclasses.asdict(row)
+        record["citations"] = "; ".join(f"{c['doc_id']} p. {c['pages']}" for c in row.citations)
+        writer.writerow(record)
+    return buffer.getvalue()
+
+
+def print_feedback(rows: Sequence[Any], console: Console) -> None:
+    import datetime as dt
+
+    table = Table("when", "rating", "user", "question", "citations", "snapshot")
+    for r in rows:
+        when = dt.datetime.fromtimestamp(r.created, dt.UTC).strftime("%Y-%m-%d %H:%M")
+        cited = ", ".join(f"{c['doc_id']} p. {','.join(map(str, c['pages']))}" for c in r.citations)
+        table.add_row(when, r.rating, r.user, r.question, cited, r.corpus_snapshot)
+    console.print(table if rows else "no feedback yet")

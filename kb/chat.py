@@ -48,10 +48,16 @@ def chat_turn(
     earlier_messages: Sequence[str] = (),
     filters: Filters | None = None,
     k: int | None = None,
+    start_if_unknown: bool = False,
 ) -> ChatResult:
-    """Answer `message` in its conversation: the stored one (`conversation_id`) or `earlier_messages`."""
+    """Answer `message` in its conversation: the stored one (`conversation_id`) or `earlier_messages`.
+
+    `start_if_unknown` lets a caller name a new conversation itself (a Slack thread); otherwise an
+    unknown `conversation_id` is an error.
+    """
     if store is not None and conversation_id is not None:
-        history = [t.question for t in store.require(conversation_id)]
+        turns = store.turns(conversation_id) if start_if_unknown else store.require(conversation_id)
+        history = [t.question for t in turns]
     else:
         history = resolve_history(kb, earlier_messages)
     question = standalone_question(history, message, product_type_aliases=_product_aliases(kb))

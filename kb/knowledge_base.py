@@ -98,11 +98,12 @@ class KnowledgeBase:
         return checklist_for_question(
             question,
             self.checkpoint_map,
-            page_text=self._stored_page,
+            page_text=self.stored_page,
             jurisdictions=tuple(j.upper() for j in filters.jurisdiction) if filters else (),
         )
 
-    def _stored_page(self, doc_id: str, page: int) -> str | None:
+    def stored_page(self, doc_id: str, page: int) -> str | None:
+        """Stored page text, or None when the document is not indexed or has no such page."""
         if doc_id not in self.records:
             return None  # listed in the manifest but not indexed: nothing to check the quote against
         try:

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "ChunkingSettings", "RetrievalSettings", "AnswerSettings", "EmbeddingSettings", "ApiSettings"]
+__all__ = [
+    "Settings",
+    "ChunkingSettings",
+    "RetrievalSettings",
+    "AnswerSettings",
+    "EmbeddingSettings",
+    "ApiSettings",
+    "SlackSettings",
+]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -93,6 +101,21 @@ class ApiSettings(BaseModel):
     )
 
 
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-...), for replies.")
+    signing_secret: SecretStr | None = Field(None, description="Signing secret: verifies requests to /slack/events.")
+    app_token: SecretStr | None = Field(
+        None, description="App-level token (xapp-...), for Socket Mode (`regkb slack`)."
+    )
+    api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (tests point it at a fake).")
+    channel_scopes: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description='Channel id -> filters its answers are limited to, e.g. {"C0123": {"agency": ["FDA"]}} as JSON. '
+        "Unmapped channels see all public guidance (internal material stays out until access control lands).",
+    )
+    max_answer_chars: int = Field(2800, ge=200, le=3000, description="Longest text in one Slack section block.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGKB_", env_nested_delimiter="__", extra="ignore")
 
@@ -126,6 +149,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     api: ApiSettings = ApiSettings()
+    slack: SlackSettings = SlackSettings()
 
     @property
     def corpus_path(self) -> Path:

@@ -30,7 +30,7 @@ def kb(real_kb: KnowledgeBase, cmap: CheckpointMap) -> KnowledgeBase:
 def test_every_local_quote_is_on_its_page(kb, cmap):
     local = [ref for _, ref in references(cmap) if cmap.documents[ref.doc].available_offline]
     assert len(local) >= 30
-    assert verify_quotes(cmap, kb._stored_page) == []
+    assert verify_quotes(cmap, kb.stored_page) == []
 
 
 def test_offline_references_name_manifest_documents_with_official_urls(cmap):
