@@ -239,3 +239,30 @@ def test_the_app_manifest_asks_for_what_the_bot_uses():
     assert manifest["features"]["slash_commands"][0]["command"] == "/regkb"
     urls = {manifest["settings"]["interactivity"]["request_url"], manifest["features"]["slash_commands"][0]["url"]}
     assert urls == {"https://YOUR-HOST/slack/events"}
+
+
+def test_a_channel_scope_limits_what_its_answers_cite(small_kb, fake, tmp_path):
+    scoped = SlackSettings(
+        bot_token="xoxb-test",
+        signing_secret=SECRET,
+        api_url=f"{fake.url}/api/",
+        channel_scopes={"C1": {"agency": ["FDA"]}},
+    )
+    settings = small_kb.settings.model_copy(update={"data_dir": tmp_path, "slack": scoped})
+    question = "stability testing of biotechnological products"
+    with TestClient(create_app(settings, kb=small_kb)) as client:
+        _post_event(client, _event(question, ts="700.1", event_id="Ev8"))
+        fake.wait_for("chat.postMessage")
+        _post_event(client, _event(question, ts="700.2", event_id="Ev9").replace('"C1"', '"C7"'))
+        scoped_message, open_message = fake.wait_for("chat.postMessage", 2)
+
+    def cited(message: dict) -> list[str]:
+        return [
+            b["text"]["text"]
+            for b in message["blocks"]
+            if b["type"] == "section" and b["text"]["text"].startswith("*[")
+        ]
+
+    assert cited(open_message) and all("REF q5c" in text for text in cited(open_message))  # unmapped C7: everything
+    # C1 sees FDA documents only: the ICH stability guideline is neither cited nor named there
+    assert all("REF cpg" in text for text in cited(scoped_message)) and "q5c" not in json.dumps(scoped_message)
