@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import routes_answers, routes_corpus, routes_ops
 from api.observability import Metrics, install_observability, log
+from kb.api_keys import KeyStore
 from kb.conversations import ConversationStore
 from kb.errors import NotFoundError
 from kb.feedback import FeedbackStore
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
             settings.data_dir / "conversations.sqlite", max_turns=settings.api.conversation_turns
         )
         app.state.feedback = FeedbackStore(settings.data_dir / "feedback.sqlite")
+        app.state.keys = KeyStore(settings.data_dir / "api_keys.sqlite")
         app.state.slack = _slack_handler(app, settings)
         yield
 
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         lifespan=lifespan,
     )
     app.state.metrics = Metrics()
+    app.state.settings = settings
     install_observability(app, app.state.metrics)
     for module in (routes_answers, routes_corpus, routes_ops):
         app.include_router(module.router)

@@ -17,6 +17,10 @@ from kb.settings import Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Regulatory knowledge base for ATMP development.")
 corpus_app = typer.Typer(no_args_is_help=True, help="The document corpus.")
 app.add_typer(corpus_app, name="corpus")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API (stored hashed).")
+app.add_typer(keys_app, name="keys")
+lessons_app = typer.Typer(no_args_is_help=True, help="Internal lessons learned (corpus/lessons).")
+app.add_typer(lessons_app, name="lessons")
 
 EXIT_ERROR = 1
 EXIT_SKIPPED = 3  # fetch or ingest finished, but some documents could not be fetched or read
@@ -33,6 +37,13 @@ JurisdictionOpt = Annotated[list[str] | None, typer.Option("--jurisdiction", hel
 DocTypeOpt = Annotated[list[str] | None, typer.Option("--doc-type", help="guideline, guidance, regulation, ...")]
 StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="final, draft or superseded; repeatable.")]
 DocIdOpt = Annotated[list[str] | None, typer.Option("--doc-id", help="Only this document id; repeatable.")]
+
+
+def _local(settings: Settings):  # type: ignore[no-untyped-def]
+    """The principal the CLI runs as (REGKB_ACCESS__LOCAL_SCOPES)."""
+    from kb.access import principal
+
+    return principal("local", settings.access.local_scopes)
 
 
 def _fail(exc: RegkbError) -> typer.Exit:
@@ -139,9 +150,9 @@ def ask(
         if jsonl:
             for line in sys.stdin:
                 if line.strip():
-                    print(json.dumps(_ask_line(kb, line.strip(), filters, k)), flush=True)
+                    print(json.dumps(_ask_line(kb, line.strip(), filters, k, _local(settings))), flush=True)
             return
-        answer = kb.ask(question or "", filters=filters, k=k)
+        answer = kb.ask(question or "", filters=filters, k=k, principal=_local(settings))
     except RegkbError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -150,11 +161,11 @@ def ask(
         print_answer(answer, out)
 
 
-def _ask_line(kb, question: str, filters: Filters, k: int | None) -> dict:  # type: ignore[no-untyped-def]
+def _ask_line(kb, question: str, filters: Filters, k: int | None, caller) -> dict:  # type: ignore[no-untyped-def]
     from api.render import answer_json
 
     try:
-        return answer_json(kb.ask(question, filters=filters, k=k))
+        return answer_json(kb.ask(question, filters=filters, k=k, principal=caller))
     except RegkbError as exc:
         return {"question": question, "error": str(exc)}
 
@@ -175,8 +186,10 @@ def search(
     from kb.knowledge_base import open_knowledge_base
 
     try:
-        kb = open_knowledge_base(Settings())
-        passages = kb.search(query, filters=_filters(agency, jurisdiction, doc_type, status, doc_id), k=k)
+        settings = Settings()
+        kb = open_knowledge_base(settings)
+        filters = _filters(agency, jurisdiction, doc_type, status, doc_id)
+        passages = kb.search(query, filters=filters, k=k, principal=_local(settings))
     except RegkbError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -341,6 +354,103 @@ def feedback(
         print(feedback_csv(rows), end="")
     else:
         print_feedback(rows, out)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for, e.g. 'qa-team' or 'partner-x'.")],
+    scopes: Annotated[list[str], typer.Option("--scopes", help="public, internal or confidential; repeatable.")],
+) -> None:
+    """Create an API key; the secret is printed once and stored only as a hash."""
+    from kb.api_keys import KeyStore
+
+    try:
+        key, token = KeyStore(Settings().data_dir / "api_keys.sqlite").create(name, scopes)
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    out.print(
+        f"key {key.key_id} for {key.name}, scopes {', '.join(key.scopes)}; the secret (shown once):", highlight=False
+    )
+    print(token)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """API keys with their scopes and state (never the secrets)."""
+    import datetime as dt
+
+    from rich.table import Table
+
+    from kb.api_keys import KeyStore
+
+    table = Table("id", "name", "scopes", "created", "state")
+    for key in KeyStore(Settings().data_dir / "api_keys.sqlite").list_keys():
+        created = dt.datetime.fromtimestamp(key.created, dt.UTC).strftime("%Y-%m-%d %H:%M")
+        table.add_row(key.key_id, key.name, ", ".join(key.scopes), created, "revoked" if key.revoked else "active")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or name.")]) -> None:
+    """Revoke a key (by id, or every active key of a name)."""
+    from kb.api_keys import KeyStore
+
+    try:
+        count = KeyStore(Settings().data_dir / "api_keys.sqlite").revoke(key)
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    out.print(f"revoked {count} key(s)")
+
+
+@lessons_app.command("new")
+def lessons_new(
+    lesson_id: Annotated[str, typer.Argument(help="lowercase-kebab-case id; the file is ID.md")],
+    title: Annotated[str, typer.Option(help="One-line title.")] = "Title of the lesson",
+    confidential: Annotated[bool, typer.Option(help="visibility: confidential instead of internal.")] = False,
+) -> None:
+    """Scaffold a lesson (Markdown with YAML front matter) in the lessons folder."""
+    import re
+
+    from ingest.lessons import lesson_template
+
+    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", lesson_id):
+        raise typer.BadParameter(f"id {lesson_id!r}: use lowercase letters, digits and hyphens, e.g. cryo-bag-scale-up")
+    settings = Settings()
+    path = settings.lessons_dir / f"{lesson_id}.md"
+    if path.exists():
+        raise _fail(RegkbError(f"{path} exists already; choose another id or edit that file"))
+    settings.lessons_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(lesson_template(lesson_id, title, visibility="confidential" if confidential else "internal"))
+    out.print(f"wrote {path}; fill it in, then `regkb lessons check`", highlight=False)
+
+
+@lessons_app.command("check")
+def lessons_check() -> None:
+    """Validate every lesson: front matter, ids against the manifest and the checkpoint map, sections."""
+    from ingest.catalog import load_checkpoints
+    from ingest.lessons import load_lessons
+    from ingest.manifest import load_manifest
+
+    settings = Settings()
+    try:
+        cmap = load_checkpoints(settings)
+        known = {r.id for r in load_manifest(settings.manifest_path)}
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+    lessons, problems = load_lessons(
+        settings.lessons_dir,
+        known_docs=known,
+        stages=[s.id for s in cmap.stages],
+        product_types=[p.id for p in cmap.product_types],
+        checkpoints=[c.id for c in cmap.checkpoints],
+    )
+    for problem in problems:
+        err.print(f"{problem.path}: {problem.reason}", highlight=False)
+    out.print(
+        f"lessons: {len(lessons)} valid, {len(problems)} with problems in {settings.lessons_dir}", highlight=False
+    )
+    if problems:
+        raise typer.Exit(EXIT_ERROR)
 
 
 @app.command("eval")

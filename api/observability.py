@@ -22,13 +22,20 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from kb.errors import BackendError, ConfigError, FilterError, IndexStateError, NotFoundError, RegkbError
+from kb.errors import AuthError, BackendError, ConfigError, FilterError, IndexStateError, NotFoundError, RegkbError
 
 __all__ = ["Metrics", "install_observability", "error_body", "log"]
 
 log = logging.getLogger("regkb.api")
 
-_STATUS_OF = {NotFoundError: 404, FilterError: 400, IndexStateError: 503, BackendError: 502, ConfigError: 500}
+_STATUS_OF = {
+    AuthError: 401,
+    NotFoundError: 404,
+    FilterError: 400,
+    IndexStateError: 503,
+    BackendError: 502,
+    ConfigError: 500,
+}
 
 
 class Metrics:
@@ -87,7 +94,8 @@ def install_observability(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(RegkbError)
     async def regkb_error(request: Request, exc: RegkbError) -> JSONResponse:
         status = next((code for cls, code in _STATUS_OF.items() if isinstance(exc, cls)), 500)
-        kind = "not_found" if status == 404 else "invalid_request" if status == 400 else "server_error"
+        kinds = {401: "authentication_error", 404: "not_found", 400: "invalid_request"}
+        kind = kinds.get(status, "server_error")
         return JSONResponse(error_body(request, kind, str(exc), openai=_is_openai(request)), status_code=status)
 
     @app.exception_handler(RequestValidationError)

@@ -52,7 +52,7 @@ def answer_markdown(answer: Answer) -> str:
         body += "\n\nClosest documents: " + ", ".join(answer.closest_documents)
     parts.append(body)
     cited = [
-        f"[^{c.marker}]: {c.title} ({c.reference}){_badge(c.status)}, § {c.section or '-'}, "
+        f"[^{c.marker}]: {c.title} ({c.reference}){_badge(c.status, c.doc_type)}, § {c.section or '-'}, "
         f"p. {', '.join(map(str, c.pages))}: “{c.quote}” {c.url}"
         for c in answer.citations
     ]
@@ -93,8 +93,13 @@ def documents_json(rows: Sequence[DocumentStatus]) -> list[dict[str, Any]]:
     ]
 
 
-def _badge(status: str) -> str:
-    return f" [{_BADGES[status]}]" if status in _BADGES else ""
+INTERNAL_BADGE = "INTERNAL LESSON: not regulatory guidance"
+
+
+def _badge(status: str, doc_type: str = "") -> str:
+    marks = [_BADGES[status]] if status in _BADGES else []
+    marks += [INTERNAL_BADGE] if doc_type == "internal_lesson" else []
+    return "".join(f" [{m}]" for m in marks)
 
 
 def print_answer(answer: Answer, console: Console) -> None:
@@ -110,7 +115,7 @@ def print_answer(answer: Answer, console: Console) -> None:
     for c in answer.citations:
         pages = ", ".join(map(str, c.pages))
         section = f"§ {c.section} {c.section_title}".strip() if c.section or c.section_title else "§ (front matter)"
-        head = Text(f"[{c.marker}] {c.title}{_badge(c.status)}", style="bold")
+        head = Text(f"[{c.marker}] {c.title}{_badge(c.status, c.doc_type)}", style="bold")
         meta = Text(f"{c.reference} · {c.agency} · {section} · p. {pages}", style="dim")
         console.print(Group(head, meta, Text(f"“{c.quote}”"), Text(c.url, style="blue underline")))
         console.print()
@@ -122,7 +127,11 @@ def print_passages(passages: Sequence[Passage], console: Console) -> None:
     for rank, p in enumerate(passages, start=1):
         pages = "-".join(map(str, sorted({p.chunk.first_page, p.chunk.last_page})))
         console.print(
-            Text(f"{rank}. {p.chunk.doc_id}{_badge(p.document.status)} § {p.chunk.section} p. {pages}", style="bold"),
+            Text(
+                f"{rank}. {p.chunk.doc_id}{_badge(p.document.status, p.document.doc_type)} "
+                f"§ {p.chunk.section} p. {pages}",
+                style="bold",
+            ),
             Text(f"   score {p.score:.4f}", style="dim"),
         )
         console.print(Text(p.chunk.text.strip()[:600]), style="")

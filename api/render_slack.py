@@ -47,7 +47,9 @@ def _citation(c: dict[str, Any]) -> str:
     quote = c["quote"] if len(c["quote"]) <= _QUOTE_CHARS else c["quote"][: _QUOTE_CHARS - 1].rstrip() + "…"
     section = f"§ {c['section']} {c.get('section_title', '')}".strip() if c.get("section") else "front matter"
     pages = ", ".join(map(str, c["pages"]))
-    head = f"*[{c['marker']}] <{c['url']}|{escape(c['title'])}>* {_badges(c)}".rstrip()
+    linked = c["url"].startswith(("http://", "https://"))  # internal lessons have no web address
+    title = f"<{c['url']}|{escape(c['title'])}>" if linked else escape(c["title"])
+    head = f"*[{c['marker']}] {title}* {_badges(c)}".rstrip()
     return f"{head}\n{escape(c['reference'])} · {escape(section)} · p. {pages}\n> {escape(quote)}"
 
 

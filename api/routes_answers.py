@@ -15,9 +15,10 @@ from sse_starlette import EventSourceResponse
 from api.observability import Metrics
 from api.render import answer_json, answer_markdown, search_json
 from api.schemas import AskRequest, ChatRequest, CompletionRequest
+from kb.access import Principal, principal
 from kb.chat import ChatResult, chat_turn
 from kb.conversations import ConversationStore
-from kb.errors import FilterError
+from kb.errors import AuthError, FilterError
 from kb.filters import Filters
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
@@ -39,7 +40,23 @@ def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
 
+def _caller(request: Request) -> Principal:
+    """Who is asking: the API key's principal, or the anonymous scopes when auth is switched off."""
+    settings: Settings = request.app.state.settings
+    if settings.access.auth_disabled:
+        return principal("anonymous", settings.access.anonymous_scopes)
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+    if not token:
+        raise AuthError("an API key is required: send `Authorization: Bearer <key>` (`regkb keys create` makes one)")
+    found = request.app.state.keys.authenticate(token)
+    if found is None:
+        raise AuthError("the API key is unknown or revoked; ask for a new one (`regkb keys create`)")
+    return found  # type: ignore[no-any-return]
+
+
 KB = Annotated[KnowledgeBase, Depends(_kb)]
+Caller = Annotated[Principal, Depends(_caller)]
 Store = Annotated[ConversationStore, Depends(_store)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
@@ -54,8 +71,9 @@ def _checked_length(settings: Settings, question: str) -> str:
 
 
 @router.post("/v1/ask", tags=["answers"], summary="Answer a question with verified citations (as `regkb ask --json`)")
-def ask(body: AskRequest, kb: KB, metrics: MetricsDep) -> dict[str, Any]:
-    answer = kb.ask(_checked_length(kb.settings, body.question), filters=body.filters.to_filters(), k=body.k)
+def ask(body: AskRequest, kb: KB, caller: Caller, metrics: MetricsDep) -> dict[str, Any]:
+    question = _checked_length(kb.settings, body.question)
+    answer = kb.ask(question, filters=body.filters.to_filters(), k=body.k, principal=caller)
     metrics.answers.labels(answer.status).inc()
     return answer_json(answer)
 
@@ -63,6 +81,7 @@ def ask(body: AskRequest, kb: KB, metrics: MetricsDep) -> dict[str, Any]:
 @router.get("/v1/search", tags=["answers"], summary="Ranked passages for a query")
 def search(
     kb: KB,
+    caller: Caller,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="What to look for.")],
     k: Annotated[int | None, Query(ge=1, le=50)] = None,
     agency: Annotated[list[str] | None, Query()] = None,
@@ -72,10 +91,10 @@ def search(
     doc_id: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
     filters = Filters(*(tuple(v or ()) for v in (agency, jurisdiction, doc_type, status, doc_id)))
-    return search_json(q, kb.search(q, filters=filters, k=k))
+    return search_json(q, kb.search(q, filters=filters, k=k, principal=caller))
 
 
-def _chat(body: ChatRequest, kb: KnowledgeBase, store: ConversationStore) -> ChatResult:
+def _chat(body: ChatRequest, kb: KnowledgeBase, store: ConversationStore, caller: Principal) -> ChatResult:
     if body.messages:
         users = [m.content for m in body.messages if m.role == "user"]
         if not users or body.messages[-1].role != "user":
@@ -87,6 +106,7 @@ def _chat(body: ChatRequest, kb: KnowledgeBase, store: ConversationStore) -> Cha
             earlier_messages=earlier,
             filters=body.filters.to_filters(),
             k=body.k,
+            principal=caller,
         )
     if not body.message or not body.message.strip():
         raise FilterError("give `message` (with `conversation_id` for a follow-up) or `messages`")
@@ -97,6 +117,7 @@ def _chat(body: ChatRequest, kb: KnowledgeBase, store: ConversationStore) -> Cha
         conversation_id=body.conversation_id,
         filters=body.filters.to_filters(),
         k=body.k,
+        principal=caller,
     )
 
 
@@ -107,8 +128,8 @@ def _chat(body: ChatRequest, kb: KnowledgeBase, store: ConversationStore) -> Cha
     description="SSE events: `meta` (conversation id, standalone question), `delta` (answer text, repeated), "
     "`citations` (citations and checkpoint checklist), `done` (status, timings).",
 )
-async def chat(body: ChatRequest, kb: KB, store: Store, metrics: MetricsDep) -> Any:
-    result = await run_in_threadpool(_chat, body, kb, store)
+async def chat(body: ChatRequest, kb: KB, store: Store, caller: Caller, metrics: MetricsDep) -> Any:
+    result = await run_in_threadpool(_chat, body, kb, store, caller)
     metrics.answers.labels(result.answer.status).inc()
     if not body.stream:
         return {"conversation_id": result.conversation_id, "question": result.question, **answer_json(result.answer)}
@@ -144,7 +165,7 @@ def pieces(text: str, size: int) -> Iterator[str]:
 
 
 @router.get("/v1/models", tags=["openai"], summary="Models (OpenAI-compatible)")
-def models(kb: KB) -> dict[str, Any]:
+def models(kb: KB, caller: Caller) -> dict[str, Any]:
     return {
         "object": "list",
         "data": [{"id": kb.settings.api.model_id, "object": "model", "created": 0, "owned_by": "regkb"}],
@@ -152,12 +173,12 @@ def models(kb: KB) -> dict[str, Any]:
 
 
 @router.post("/v1/chat/completions", tags=["openai"], summary="OpenAI-compatible chat completions")
-async def completions(body: CompletionRequest, kb: KB, metrics: MetricsDep) -> Any:
+async def completions(body: CompletionRequest, kb: KB, caller: Caller, metrics: MetricsDep) -> Any:
     users = [m.text() for m in body.messages if m.role == "user"]
     if not users or not users[-1].strip():
         raise FilterError("messages must contain a non-empty user message")
     result = await run_in_threadpool(
-        chat_turn, kb, _checked_length(kb.settings, users[-1]), earlier_messages=users[:-1]
+        lambda: chat_turn(kb, _checked_length(kb.settings, users[-1]), earlier_messages=users[:-1], principal=caller)
     )
     metrics.answers.labels(result.answer.status).inc()
     completion_id, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), kb.settings.api.model_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -9,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.render import documents_json
 from api.render_checkpoints import checklist_csv, checklist_json, checklist_markdown
-from api.routes_answers import KB
+from api.routes_answers import KB, Caller
 from ingest.catalog import list_documents, stored_page_text
 from kb.checkpoint_query import checklist_for_options
 from kb.errors import NotFoundError
@@ -20,16 +21,24 @@ router = APIRouter()
 
 
 @router.get("/v1/documents", tags=["corpus"], summary="Every manifest document: status, presence, indexing")
-def documents(kb: KB) -> list[dict[str, Any]]:
-    return documents_json(list_documents(kb.settings))
+def documents(kb: KB, caller: Caller) -> list[dict[str, Any]]:
+    """The manifest's documents and the indexed lessons the caller may see; nothing else is named or counted."""
+    rows = [r for r in list_documents(kb.settings) if caller.can_see(r.record)]
+    listed = {r.record.id for r in rows}
+    lessons = [
+        {**dataclasses.asdict(record), "present": True, "indexed": True, "chunks": kb.state.documents[doc_id].chunks}
+        for doc_id, record in sorted(kb.visible_records(caller).items())
+        if doc_id not in listed
+    ]
+    return documents_json(rows) + lessons
 
 
 @router.get("/v1/documents/{doc_id}/pages/{page}", tags=["corpus"], summary="Stored text of one page (source viewer)")
-def page(kb: KB, doc_id: Annotated[str, Path(max_length=200)], page: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
-    record = kb.records.get(doc_id)
-    if record is None:
-        raise NotFoundError(f"document {doc_id!r} is not indexed; GET /v1/documents lists the corpus")
-    text = kb.page_text(doc_id, page)
+def page(
+    kb: KB, caller: Caller, doc_id: Annotated[str, Path(max_length=200)], page: Annotated[int, Path(ge=1)]
+) -> dict[str, Any]:
+    text = kb.page_for(caller, doc_id, page)  # a document the caller may not see is "not indexed"
+    record = kb.records[doc_id]
     return {
         "doc_id": doc_id,
         "page": page,
@@ -41,12 +50,15 @@ def page(kb: KB, doc_id: Annotated[str, Path(max_length=200)], page: Annotated[i
         "status": record.status,
         "superseded_by": record.superseded_by,
         "url": f"{record.url.split('#', 1)[0]}#page={page}",
+        "doc_type": record.doc_type,
+        "visibility": record.visibility,
     }
 
 
 @router.get("/v1/checkpoints", tags=["corpus"], summary="The checkpoint map as a checklist (JSON, Markdown or CSV)")
 def checkpoints(
     kb: KB,
+    caller: Caller,
     jurisdiction: Annotated[str, Query(description="EU, US or both")] = "both",
     stage: Annotated[list[str] | None, Query()] = None,
     product_type: Annotated[list[str] | None, Query()] = None,

@@ -31,12 +31,8 @@ def readyz(kb: KB) -> Any:
     if on_disk.snapshot != kb.corpus_snapshot:
         reason = f"the index was rebuilt (snapshot {on_disk.snapshot}, loaded {kb.corpus_snapshot}); restart the server"
         return JSONResponse({"status": "not_ready", "reason": reason}, status_code=503)
-    return {
-        "status": "ready",
-        "corpus_snapshot": kb.corpus_snapshot,
-        "documents": len(kb.records),
-        "chunks": len(kb.chunks),
-    }
+    # No document or chunk counts: this endpoint is unauthenticated, and counts would reveal internal material.
+    return {"status": "ready", "corpus_snapshot": kb.corpus_snapshot}
 
 
 @router.get("/metrics", summary="Prometheus metrics of this worker")

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from api.render import answer_json
 from api.render_checkpoints import checklist_json
 from api.render_slack import answer_messages, checklist_blocks, help_blocks
+from kb.access import principal
 from kb.chat import chat_turn
 from kb.checkpoint_query import checklist_for_options
 from kb.conversations import ConversationStore
@@ -82,6 +83,7 @@ def build_slack_app(
             conversation_id=f"slack-{channel}-{thread_ts}",
             filters=_scope(slack, channel),
             start_if_unknown=True,
+            principal=principal(f"slack:{channel}", slack.channel_access.get(channel, ["public"])),
         )
         payload = {**answer_json(result.answer), "question": result.question}
         answer_id = feedback.save_answer(payload, source=f"slack:{channel}:{thread_ts}:{user}")

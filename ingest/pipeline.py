@@ -16,8 +16,10 @@ from pathlib import Path
 
 from ingest.chunk import chunk_document, embedding_text
 from ingest.fetch import file_sha256
+from ingest.lessons import load_lessons
 from ingest.manifest import load_manifest, resolve_document_path
 from ingest.parse_pdf import parse_pdf
+from ingest.parse_text import markdown_headings, parse_html, parse_markdown
 from ingest.sections import find_headings
 from kb.embedder import Embedder, Tokenizer
 from kb.errors import IngestError
@@ -36,7 +38,7 @@ from kb.index_files import (
     write_state,
 )
 from kb.keyword_index import build_keyword_index, save_keyword_index
-from kb.models import Chunk, DocumentRecord
+from kb.models import Chunk, DocumentRecord, Heading, ParsedDocument
 from kb.settings import Settings
 from kb.vector_store import VectorStore, drop_other_collections, open_chroma
 
@@ -116,13 +118,14 @@ def ingest_corpus(
     deps = deps or IngestDependencies.production(settings)
     show = sys.stderr.isatty() if progress is None else progress
     paths = IndexPaths(settings.data_dir)
-    records = [r for r in load_manifest(settings.manifest_path) if r.available_offline and r.file]
+    sources = _sources(settings)
     state = read_state(paths)
     if rebuild or state is None or state.fingerprint != fingerprint(settings):
         state, rebuild = IndexState(fingerprint=fingerprint(settings)), True
 
-    planned, unchanged, skipped = _plan(records, state, settings.corpus_path)
-    wanted = {r.id for r in records}
+    planned, unchanged, skipped = _plan(sources.documents, state)
+    skipped = sources.skipped + skipped
+    wanted = {r.id for r, _ in sources.documents}
     removed = sorted(doc_id for doc_id in state.documents if doc_id not in wanted)
     if not planned and not removed and not rebuild:
         return IngestReport(unchanged=unchanged, skipped=skipped, snapshot=state.snapshot, seconds=_since(began))
@@ -163,12 +166,34 @@ def ingest_corpus(
     )
 
 
+@dataclass(frozen=True)
+class _Sources:
+    documents: list[tuple[DocumentRecord, Path]]
+    skipped: list[SkippedDocument]
+
+
+def _sources(settings: Settings) -> _Sources:
+    """The manifest's local documents and the internal lessons, each with its file; bad lessons are skipped."""
+    manifest = [r for r in load_manifest(settings.manifest_path) if r.available_offline and r.file]
+    documents = [(r, resolve_document_path(r, settings.corpus_path)) for r in manifest]
+    lessons, problems = load_lessons(settings.lessons_dir)
+    taken = {r.id for r, _ in documents}
+    skipped = [SkippedDocument(p.path.stem, str(p.path), p.reason) for p in problems]
+    for lesson in lessons:
+        if lesson.record.id in taken:
+            skipped.append(
+                SkippedDocument(lesson.record.id, str(lesson.path), "id already used by a manifest document")
+            )
+        else:
+            documents.append((lesson.record, lesson.path))
+    return _Sources(documents, skipped)
+
+
 def _plan(
-    records: Sequence[DocumentRecord], state: IndexState, corpus_dir: Path
+    documents: Sequence[tuple[DocumentRecord, Path]], state: IndexState
 ) -> tuple[list[_Planned], list[str], list[SkippedDocument]]:
     planned, unchanged, skipped = [], [], []
-    for record in records:
-        path = resolve_document_path(record, corpus_dir)
+    for record, path in documents:
         if not path.is_file():
             skipped.append(SkippedDocument(record.id, str(path), "file not found; run `regkb corpus fetch`"))
             continue
@@ -193,13 +218,26 @@ def _parse_all(
     parsed, skipped = [], []
     for item in tqdm(planned, desc="parse", unit="doc", disable=not show):
         try:
-            doc = parse_pdf(item.path, item.record.id)
+            doc, headings = _parse(item)
         except IngestError as exc:
             skipped.append(SkippedDocument(item.record.id, str(item.path), exc.reason))
             continue
-        chunks = chunk_document(doc, find_headings(doc), tokenizer, settings.chunking)
+        chunks = chunk_document(doc, headings, tokenizer, settings.chunking)
         parsed.append((item, doc.pages, chunks))
     return parsed, skipped
+
+
+def _parse(item: _Planned) -> tuple[ParsedDocument, list[Heading]]:
+    """PDF, Markdown or HTML, by the file's suffix."""
+    suffix = item.path.suffix.lower()
+    if suffix in {".md", ".markdown"}:
+        doc = parse_markdown(item.path, item.record.id, title=item.record.title)
+        return doc, markdown_headings(doc)
+    if suffix in {".html", ".htm"}:
+        doc = parse_html(item.path, item.record.id)
+        return doc, markdown_headings(doc)
+    doc = parse_pdf(item.path, item.record.id)
+    return doc, find_headings(doc)
 
 
 def _embed_and_store(

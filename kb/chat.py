@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kb.access import PUBLIC, Principal
 from kb.conversations import ConversationStore, Turn
 from kb.filters import Filters
 from kb.followup import standalone_question
@@ -49,6 +50,7 @@ def chat_turn(
     filters: Filters | None = None,
     k: int | None = None,
     start_if_unknown: bool = False,
+    principal: Principal = PUBLIC,
 ) -> ChatResult:
     """Answer `message` in its conversation: the stored one (`conversation_id`) or `earlier_messages`.
 
@@ -61,7 +63,7 @@ def chat_turn(
     else:
         history = resolve_history(kb, earlier_messages)
     question = standalone_question(history, message, product_type_aliases=_product_aliases(kb))
-    answer = kb.ask(question, filters=filters, k=k)
+    answer = kb.ask(question, filters=filters, k=k, principal=principal)
     if store is not None:
         conversation_id = conversation_id or store.new_id()
         store.append(conversation_id, Turn(message.strip(), question, answer.status))

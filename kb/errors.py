@@ -5,6 +5,7 @@ RegkbError
 │   └── ManifestError    the corpus manifest is invalid (bad field, path escaping the corpus)
 ├── IngestError          one document could not be read (broken, encrypted, empty, image-only)
 ├── IndexStateError      the index is missing or was built differently (rebuild it)
+├── AuthError            no API key, or an unknown or revoked one
 ├── FilterError          a query filter names an unknown value (doc id, agency, ...)
 │   └── NotFoundError    a requested document, page or conversation does not exist
 └── BackendError         a third-party library failed (Chroma, the embedding model)
@@ -22,6 +23,7 @@ __all__ = [
     "IndexStateError",
     "FilterError",
     "NotFoundError",
+    "AuthError",
     "BackendError",
 ]
 
@@ -63,3 +65,7 @@ class BackendError(RegkbError):
 
 class NotFoundError(FilterError):
     """A requested document, page or conversation does not exist (HTTP 404)."""
+
+
+class AuthError(RegkbError):
+    """The caller did not present a valid API key (HTTP 401)."""

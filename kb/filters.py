@@ -27,6 +27,7 @@ class Filters:
     doc_type: tuple[str, ...] = ()
     status: tuple[str, ...] = ()
     doc_id: tuple[str, ...] = ()
+    visibility: tuple[str, ...] = ()  # set from the caller's principal (kb.access), never from user input
 
     @property
     def empty(self) -> bool:
@@ -44,6 +45,7 @@ def _normalised(filters: Filters) -> Filters:
         doc_type=tuple(t.lower() for t in filters.doc_type),
         status=tuple(s.lower() for s in filters.status),
         doc_id=filters.doc_id,
+        visibility=filters.visibility,
     )
 
 
@@ -57,6 +59,7 @@ def validate_filters(filters: Filters, records: Sequence[DocumentRecord]) -> Fil
         "status": {"final", "draft", "superseded"},
         "doc_id": {r.id for r in records},
     }
+    # `records` are the documents the caller may see: an error never names, lists or counts others.
     for name, allowed in known.items():
         unknown = [v for v in getattr(filters, name) if v not in allowed]
         if unknown:
@@ -74,6 +77,7 @@ def record_matches(record: DocumentRecord, filters: Filters) -> bool:
         (filters.doc_type, record.doc_type),
         (filters.status, record.status),
         (filters.doc_id, record.id),
+        (filters.visibility, record.visibility),
     )
     return all(not wanted or value in wanted for wanted, value in checks)
 
@@ -88,6 +92,7 @@ def chroma_where(filters: Filters) -> dict[str, Any] | None:
             ("doc_type", filters.doc_type),
             ("status", filters.status),
             ("doc_id", filters.doc_id),
+            ("visibility", filters.visibility),
         )
         if values
     ]
@@ -104,6 +109,7 @@ def chunk_metadata(record: DocumentRecord, chunk: Chunk) -> dict[str, str | int 
         "jurisdiction": record.jurisdiction,
         "doc_type": record.doc_type,
         "status": record.status,
+        "visibility": record.visibility,
         "title": record.title,
         "reference": record.reference,
         "section": chunk.section,

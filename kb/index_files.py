@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # Bump when parsing, cleaning, sectioning or chunking changes what an index contains.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4  # 4: visibility in the chunk metadata (internal lessons)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from kb.access import PUBLIC, SCOPES, Principal
 from kb.answer import assess_evidence, build_answer
 from kb.checkpoint_map import CheckpointMap
 from kb.checkpoint_query import checklist_for_question
@@ -41,7 +42,9 @@ class KnowledgeBase:
     keyword_index: KeywordIndex
     paths: IndexPaths
     glossary: Glossary
-    absent_terms: frozenset[str]  # glossary terms no indexed chunk or title mentions
+    # Glossary terms no chunk or title a principal may see mentions, by the principal's highest scope: a
+    # public caller's answers must not change because an internal lesson mentions a term.
+    absent_terms: dict[str, frozenset[str]]
     checkpoint_map: CheckpointMap | None = None
     _pages: dict[str, list[str]] = field(default_factory=dict)
 
@@ -49,11 +52,18 @@ class KnowledgeBase:
     def corpus_snapshot(self) -> str:
         return self.state.snapshot
 
-    def search(self, query: str, *, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
+    def visible_records(self, principal: Principal = PUBLIC) -> dict[str, DocumentRecord]:
+        return {doc_id: r for doc_id, r in self.records.items() if principal.can_see(r)}
+
+    def search(
+        self, query: str, *, filters: Filters | None = None, k: int | None = None, principal: Principal = PUBLIC
+    ) -> list[Passage]:
+        """Ranked passages from the documents `principal` may see (filtered inside both stores)."""
         query = _checked_question(query)
+        checked = validate_filters(filters or Filters(), list(self.visible_records(principal).values()))
         return retrieve(
             query,
-            validate_filters(filters or Filters(), list(self.records.values())),
+            dataclasses.replace(checked, visibility=principal.visibility),
             k=k or self.settings.retrieval.top_k,
             embedder=self.embedder,
             store=self.store,
@@ -64,9 +74,11 @@ class KnowledgeBase:
             glossary=self.glossary,
         )
 
-    def ask(self, question: str, *, filters: Filters | None = None, k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, *, filters: Filters | None = None, k: int | None = None, principal: Principal = PUBLIC
+    ) -> Answer:
         began = time.perf_counter()
-        passages = self.search(question, filters=filters, k=k)
+        passages = self.search(question, filters=filters, k=k, principal=principal)
         retrieved = time.perf_counter()
         answer = build_answer(
             question.strip(),
@@ -75,7 +87,7 @@ class KnowledgeBase:
             settings=self.settings.answer,
             corpus_snapshot=self.corpus_snapshot,
             evidence_ok=assess_evidence(
-                question, passages, self.settings.answer, absent_terms=self.absent_terms_in(question)
+                question, passages, self.settings.answer, absent_terms=self.absent_terms_in(question, principal)
             ),
         )
         answered = time.perf_counter()
@@ -111,8 +123,16 @@ class KnowledgeBase:
         except FilterError:
             return None
 
-    def absent_terms_in(self, question: str) -> list[str]:
-        return [t.term for t in self.glossary.mentioned(question) if t.term in self.absent_terms]
+    def absent_terms_in(self, question: str, principal: Principal = PUBLIC) -> list[str]:
+        absent = self.absent_terms.get(principal.visibility[-1], frozenset())
+        return [t.term for t in self.glossary.mentioned(question) if t.term in absent]
+
+    def page_for(self, principal: Principal, doc_id: str, page: int) -> str:
+        """A page for a caller: a document it may not see is reported exactly like one that does not exist."""
+        record = self.records.get(doc_id)
+        if record is None or not principal.can_see(record):
+            raise NotFoundError(f"document {doc_id!r} is not indexed; `regkb docs` lists the indexed documents")
+        return self.page_text(doc_id, page)
 
     def page_text(self, doc_id: str, page: int) -> str:
         if doc_id not in self.records:
@@ -154,10 +174,9 @@ def open_knowledge_base(
         name = f"{settings.collection_prefix}-{state.collection_suffix}"
         store = open_chroma(name, data_dir=settings.data_dir, url=settings.chroma_url)
     glossary = load_glossary(settings.glossary_path)
-    texts = [c.text for c in chunks.values()] + [f"{r.title} {r.reference}" for r in records.values()]
     return KnowledgeBase(
         glossary=glossary,
-        absent_terms=frozenset(glossary.absent_from(texts)),
+        absent_terms=_absent_terms(glossary, chunks, records),
         settings=settings,
         state=state,
         records=records,
@@ -168,6 +187,18 @@ def open_knowledge_base(
         paths=paths,
         checkpoint_map=checkpoint_map,
     )
+
+
+def _absent_terms(
+    glossary: Glossary, chunks: dict[str, Chunk], records: dict[str, DocumentRecord]
+) -> dict[str, frozenset[str]]:
+    absent = {}
+    for level, scope in enumerate(SCOPES):
+        seen = set(SCOPES[: level + 1])
+        texts = [c.text for c in chunks.values() if records[c.doc_id].visibility in seen]
+        texts += [f"{r.title} {r.reference}" for r in records.values() if r.visibility in seen]
+        absent[scope] = frozenset(glossary.absent_from(texts))
+    return absent
 
 
 @lru_cache(maxsize=2)

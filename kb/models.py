@@ -11,6 +11,7 @@ DocType = Literal[
     "regulation", "guideline", "guidance", "qa", "reflection_paper", "compliance_policy", "internal_lesson"
 ]
 Status = Literal["final", "draft", "superseded"]
+Visibility = Literal["public", "internal", "confidential"]
 AnswerStatus = Literal["answered", "no_evidence"]
 # How a checkpoint-map reference was checked: its quote found on the stored page; the document is not
 # available offline (shown with its URL, not checked against local text); the local text was not at hand
@@ -37,6 +38,7 @@ class DocumentRecord:
     pages: int | None = None
     available_offline: bool = True
     notes: str = ""
+    visibility: Visibility = "public"  # internal lessons are internal or confidential (kb.access)
 
 
 @dataclass(frozen=True)

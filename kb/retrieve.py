@@ -75,12 +75,14 @@ def _keyword_mask(
 
 
 def _penalty(record: DocumentRecord, question: str, filters: Filters, settings: RetrievalSettings) -> float:
-    """Superseded guidance ranks below current guidance unless the user asked for it."""
+    """Authority (regulation and guideline over Q&A, over internal lessons), and superseded guidance below
+    current guidance unless the user asked for it."""
+    authority = settings.authority_weights.get(record.doc_type, 1.0)
     if record.status != "superseded":
-        return 1.0
+        return authority
     if filters.wants_superseded or record.id in filters.doc_id or mentions_document(question, record):
-        return 1.0
-    return settings.superseded_penalty
+        return authority
+    return authority * settings.superseded_penalty
 
 
 def mentions_document(question: str, record: DocumentRecord) -> bool:

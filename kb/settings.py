@@ -21,6 +21,7 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+AUTHORITY_WEIGHTS: dict[str, float] = {"qa": 0.95, "reflection_paper": 0.95, "internal_lesson": 0.85}
 
 
 class EmbeddingSettings(BaseModel):
@@ -65,6 +66,11 @@ class RetrievalSettings(BaseModel):
         "rank 1 in both lists scores 2/21 = 0.095 and rank 3 in both 2/23 = 0.087, so 0.9 drops a superseded "
         "chunk below current chunks of similar relevance while it still surfaces when nothing current covers "
         "the topic (ICH Q9 is superseded, and Q9(R1) is not in the local corpus).",
+    )
+    authority_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(AUTHORITY_WEIGHTS),
+        description="Fused-score multiplier by document type: regulations and guidelines 1.0, Q&A and reflection "
+        "papers 0.95, internal lessons 0.85, so an internal lesson ranks below guidance of similar relevance.",
     )
 
 
@@ -113,7 +119,26 @@ class SlackSettings(BaseModel):
         description='Channel id -> filters its answers are limited to, e.g. {"C0123": {"agency": ["FDA"]}} as JSON. '
         "Unmapped channels see all public guidance (internal material stays out until access control lands).",
     )
+    channel_access: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Channel id -> scopes its answers may draw on, e.g. {"C0123": ["internal"]} as JSON. '
+        "Unmapped channels (and partner workspaces) get public guidance only.",
+    )
     max_answer_chars: int = Field(2800, ge=200, le=3000, description="Longest text in one Slack section block.")
+
+
+class AccessSettings(BaseModel):
+    local_scopes: list[str] = Field(
+        default_factory=lambda: ["internal"],
+        description="Scopes of the local principal the CLI runs as (public, internal, confidential; each includes "
+        "the ones below it).",
+    )
+    auth_disabled: bool = Field(
+        False, description="Serve the HTTP API without API keys (local use only); callers get `anonymous_scopes`."
+    )
+    anonymous_scopes: list[str] = Field(
+        default_factory=lambda: ["public"], description="Scopes of callers when auth is disabled."
+    )
 
 
 class Settings(BaseSettings):
@@ -150,6 +175,11 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     api: ApiSettings = ApiSettings()
     slack: SlackSettings = SlackSettings()
+    access: AccessSettings = AccessSettings()
+    lessons_dir: Path = Field(
+        Path(__file__).resolve().parent.parent / "corpus" / "lessons",
+        description="Internal lessons learned (Markdown with YAML front matter), ingested with their visibility.",
+    )
 
     @property
     def corpus_path(self) -> Path:

@@ -65,7 +65,12 @@ def corpus(tmp_path: Path) -> Corpus:
 
 @pytest.fixture
 def settings(tmp_path: Path, corpus: Corpus) -> Settings:
-    return Settings(data_dir=tmp_path / "data", corpus_dir=corpus.dir, manifest_path=corpus.manifest)
+    return Settings(
+        data_dir=tmp_path / "data",
+        corpus_dir=corpus.dir,
+        manifest_path=corpus.manifest,
+        lessons_dir=tmp_path / "lessons",
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,87 @@
+"""API keys: created once (the secret is shown once), stored only as a SHA-256 hash, revocable.
+
+Keys are 256-bit random tokens, so a plain SHA-256 of the token is enough to make the stored table
+useless to a reader (no dictionary to try); verification is a single indexed lookup per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.access import Principal, principal
+from kb.errors import NotFoundError
+
+__all__ = ["ApiKey", "KeyStore", "KEY_PREFIX"]
+
+KEY_PREFIX = "rk_"
+_SCHEMA = """CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL, revoked REAL)"""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    name: str
+    scopes: tuple[str, ...]
+    created: float
+    revoked: float | None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class KeyStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
+            yield db
+
+    def create(self, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
+        """A new key; returns it with the secret token, which is not stored and cannot be shown again."""
+        granted = principal(name, scopes).visibility  # validates the scope names
+        key_id, token = secrets.token_hex(4), KEY_PREFIX + secrets.token_urlsafe(32)
+        now = time.time()
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
+                (key_id, name, ",".join(granted), _digest(token), now),
+            )
+        return ApiKey(key_id, name, granted, now, None), token
+
+    def list_keys(self) -> list[ApiKey]:
+        with self._connect() as db:
+            rows = db.execute("SELECT key_id, name, scopes, created, revoked FROM api_keys ORDER BY created").fetchall()
+        return [ApiKey(k, n, tuple(s.split(",")), c, r) for k, n, s, c, r in rows]
+
+    def revoke(self, key_id_or_name: str) -> int:
+        with self._connect() as db:
+            count = db.execute(
+                "UPDATE api_keys SET revoked = ? WHERE (key_id = ? OR name = ?) AND revoked IS NULL",
+                (time.time(), key_id_or_name, key_id_or_name),
+            ).rowcount
+        if not count:
+            raise NotFoundError(f"no active key has id or name {key_id_or_name!r}; `regkb keys list` shows them")
+        return int(count)
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The key's principal, or None for an unknown or revoked token."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT name, scopes FROM api_keys WHERE token_sha256 = ? AND revoked IS NULL", (_digest(token),)
+            ).fetchone()
+        return principal(f"key:{row[0]}", row[1].split(",")) if row else None
