@@ -17,10 +17,11 @@ demo: install
 	regkb ask "$(QUESTION)"
 
 # Install, fetch, index, then serve the API and the web chat page on http://127.0.0.1:8000/ until Ctrl-C.
+# Local use on loopback: API keys are switched off and callers see public guidance only.
 serve: install
 	regkb corpus fetch --mirror $(CORPUS_MIRROR)
 	regkb ingest
-	regkb serve --host 127.0.0.1 --port 8000
+	REGKB_ACCESS__AUTH_DISABLED=true regkb serve --host 127.0.0.1 --port 8000
 
 test: install
 	$(PYTHON) -m pytest -q

@@ -326,7 +326,9 @@ def start_server(port: int, workers: int, log: IO[bytes]) -> subprocess.Popen[by
         fail("`regkb` is not on PATH; install the project (pip install -e .) or leave out --start-server")
     command = [regkb, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     # Its own session: a Ctrl-C in the terminal reaches only this script, which then stops the server.
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # A local check on loopback: the server it starts runs without API keys (REGKB_ACCESS__AUTH_DISABLED).
+    env = {**os.environ, "REGKB_ACCESS__AUTH_DISABLED": "true"}
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
 def log_tail(path: str, lines: int = 20) -> str:

@@ -66,12 +66,28 @@ function updateFilterSummary() {
   $("filter-summary").textContent = chosen.length ? chosen.join(", ") : "all documents";
 }
 
+// The API key, when the server requires one (`regkb keys create`); kept in this browser's localStorage.
+function authHeaders() {
+  const key = ($("api-key")?.value || "").trim();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+function setupApiKey() {
+  const input = $("api-key");
+  if (!input) return;
+  input.value = localStorage.getItem("regkb-api-key") || "";
+  input.addEventListener("change", () => {
+    localStorage.setItem("regkb-api-key", input.value.trim());
+    loadDocuments();
+  });
+}
+
 // Greys out values no indexed document has (the API would reject them) and adds values the corpus has
 // beyond the defaults (e.g. the "internal" jurisdiction of lessons learned).
 async function loadDocuments() {
   let docs;
   try {
-    const response = await fetch("/v1/documents");
+    const response = await fetch("/v1/documents", { headers: authHeaders() });
     if (!response.ok) return;
     docs = await response.json();
   } catch {
@@ -145,7 +161,7 @@ async function ask(message) {
   try {
     const response = await fetch("/v1/chat", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream", ...authHeaders() },
       body: JSON.stringify(body),
     });
     if (!response.ok) throw new Error(await errorMessage(response));
@@ -419,7 +435,7 @@ function findQuote(text, quote) {
 }
 
 async function fetchPage(docId, page) {
-  const response = await fetch(`/v1/documents/${encodeURIComponent(docId)}/pages/${page}`);
+  const response = await fetch(`/v1/documents/${encodeURIComponent(docId)}/pages/${page}`, { headers: authHeaders() });
   if (!response.ok) throw new Error(await errorMessage(response));
   return response.json();
 }
@@ -538,5 +554,6 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !$("source-viewer").hidden) closeViewer();
   });
+  setupApiKey();
   loadDocuments();
 });

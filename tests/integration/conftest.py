@@ -58,10 +58,13 @@ def live_server(real_kb: KnowledgeBase) -> Iterator[str]:
 
     from api.app import create_app
     from ingest.catalog import load_checkpoints
+    from kb.settings import AccessSettings
 
     kb = dataclasses.replace(real_kb, checkpoint_map=load_checkpoints(Settings()))
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(kb=kb), host="127.0.0.1", port=port, log_level="warning"))
+    local = kb.settings.model_copy(update={"access": AccessSettings(auth_disabled=True, anonymous_scopes=["public"])})
+    app = create_app(local, kb=kb)  # the browser and SDK tests run as a local, public caller without keys
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def two_workers(regkb_env):
+def two_workers(regkb_env, monkeypatch):
+    monkeypatch.setenv("REGKB_ACCESS__AUTH_DISABLED", "true")
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],

@@ -263,3 +263,21 @@ def test_on_a_phone_nothing_scrolls_sideways_and_the_viewer_is_full_screen(phone
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     phone.get_by_test_id("close-viewer").click()
     expect(viewer).to_be_hidden()
+
+
+def test_the_api_key_is_sent_when_given(live_server, browser):
+    """A key typed in the page is kept in the browser and sent as a Bearer token with every API call."""
+    context = browser.new_context()
+    page = context.new_page()
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.headers.get("authorization", "")))
+    page.goto(live_server)
+    page.get_by_test_id("filters").locator("summary").click()
+    page.get_by_test_id("api-key").fill("rk_test_key")
+    page.get_by_test_id("api-key").dispatch_event("change")
+    page.get_by_test_id("question").fill("What is a design space?")
+    page.get_by_test_id("ask").click()
+    page.wait_for_selector("[data-testid=citation-chip]", timeout=20000)
+    assert "Bearer rk_test_key" in seen
+    assert page.evaluate("localStorage.getItem('regkb-api-key')") == "rk_test_key"
+    context.close()
