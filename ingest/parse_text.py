@@ -63,7 +63,7 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP:
             self.skipping = max(0, self.skipping - 1)
-        elif tag in self._BLOCKS:
+        elif tag in self._BLOCKS and tag != "li":  # the next item opens its own line
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
