@@ -64,7 +64,11 @@ def test_ingest_and_search_through_a_chroma_server(tmp_path, chroma_url):
     entry = manifest_entry("q5c", "q5c.pdf", file_sha256(corpus / "q5c.pdf"), agency="ICH", jurisdiction="ICH")
     (tmp_path / "manifest.yaml").write_text(yaml.safe_dump({"version": 1, "documents": [entry]}))
     settings = Settings(
-        data_dir=tmp_path / "data", corpus_dir=corpus, manifest_path=tmp_path / "manifest.yaml", chroma_url=chroma_url
+        data_dir=tmp_path / "data",
+        corpus_dir=corpus,
+        manifest_path=tmp_path / "manifest.yaml",
+        lessons_dir=tmp_path / "no-lessons",
+        chroma_url=chroma_url,
     )
     embedder = FakeEmbedder()
     deps = IngestDependencies(

@@ -81,7 +81,7 @@ def test_docs_lists_present_and_not_offline(regkb_env):
 def test_noop_reingest_exits_zero_and_writes_nothing(regkb_env):
     result = runner.invoke(app, ["ingest", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "0 added, 0 replaced, 0 removed, 18 unchanged, 0 skipped" in result.stdout
+    assert "0 added, 0 replaced, 0 removed, 32 unchanged, 0 skipped" in result.stdout  # 18 PDFs + 14 lessons
 
 
 def test_ingest_reports_bad_files_and_exits_3(tmp_path, monkeypatch):
@@ -97,6 +97,7 @@ def test_ingest_reports_bad_files_and_exits_3(tmp_path, monkeypatch):
     manifest.write_text(yaml.safe_dump({"version": 1, "documents": entries}))
     monkeypatch.setenv("REGKB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REGKB_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("REGKB_LESSONS_DIR", str(tmp_path / "no-lessons"))
     monkeypatch.setenv("REGKB_MANIFEST_PATH", str(manifest))
     result = runner.invoke(app, ["ingest", "--quiet"])
     assert result.exit_code == EXIT_SKIPPED
