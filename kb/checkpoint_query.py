@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from kb.checkpoint_map import Checkpoint, CheckpointMap, Expectation, Reference
 from kb.errors import FilterError
@@ -125,66 +125,40 @@ def _alias_pattern(alias: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){body}(?![\w-])", flags)
 
 
-def checked_criteria(
-    cmap: CheckpointMap,
-    *,
-    jurisdiction: str = "both",
-    stages: Collection[str] = (),
-    product_types: Collection[str] = (),
-    roles: Collection[str] = (),
-    items: Collection[str] = (),
-    checkpoint_ids: Collection[str] = (),
-) -> dict[str, tuple[str, ...]]:
-    """User-given criteria checked against the map's own ids (an unknown one names the valid choices),
-    as keyword arguments for `select`."""
+_OPTIONS = ("stages", "product_types", "roles", "items", "checkpoint_ids")
+
+
+def checked_criteria(cmap: CheckpointMap, *, jurisdiction: str = "both", **options: Collection[str]) -> dict[str, Any]:
+    """User-given options (`stages`, `product_types`, `roles`, `items`, `checkpoint_ids`) checked against the
+    map's own ids, an unknown one naming the valid choices; returned as keyword arguments for `select`."""
+    if set(options) - set(_OPTIONS):
+        raise TypeError(f"unknown option(s) {sorted(set(options) - set(_OPTIONS))}; use {', '.join(_OPTIONS)}")
     if jurisdiction.upper() not in ("EU", "US", "BOTH"):
         raise FilterError(f"jurisdiction {jurisdiction!r}: use EU, US or both")
     valid = {
-        "stage": (stages, [s.id for s in cmap.stages]),
-        "product type": (product_types, [p.id for p in cmap.product_types]),
-        "role": (roles, ["sponsor", "cdmo"]),
-        "item": (items, [i.id for i in cmap.items]),
-        "checkpoint id": (checkpoint_ids, [c.id for c in cmap.checkpoints]),
+        "stages": ("stage", [s.id for s in cmap.stages]),
+        "product_types": ("product type", [p.id for p in cmap.product_types]),
+        "roles": ("role", ["sponsor", "cdmo"]),
+        "items": ("item", [i.id for i in cmap.items]),
+        "checkpoint_ids": ("checkpoint id", [c.id for c in cmap.checkpoints]),
     }
-    for what, (given, ids) in valid.items():
-        unknown = [g for g in given if g not in ids]
+    for name, (what, ids) in valid.items():
+        unknown = [g for g in options.get(name, ()) if g not in ids]
         if unknown:
             raise FilterError(f"unknown {what} {', '.join(unknown)}; choose from {', '.join(ids)}")
-    return {
-        "jurisdictions": () if jurisdiction.upper() == "BOTH" else (jurisdiction.upper(),),
-        "stages": tuple(stages),
-        "product_types": tuple(product_types),
-        "roles": tuple(roles),
-        "items": tuple(items),
-        "checkpoint_ids": tuple(checkpoint_ids),
-    }
+    jurisdictions = () if jurisdiction.upper() == "BOTH" else (jurisdiction.upper(),)
+    return {"jurisdictions": jurisdictions, **{name: tuple(options.get(name, ())) for name in _OPTIONS}}
 
 
 def checklist_for_options(
-    cmap: CheckpointMap,
-    *,
-    page_text: PageText | None,
-    jurisdiction: str = "both",
-    stages: Collection[str] = (),
-    product_types: Collection[str] = (),
-    roles: Collection[str] = (),
-    items: Collection[str] = (),
-    checkpoint_ids: Collection[str] = (),
+    cmap: CheckpointMap, *, page_text: PageText | None, jurisdiction: str = "both", **options: Collection[str]
 ) -> Checklist:
     """The checklist for user-given options (`regkb checkpoints`, GET /v1/checkpoints); naming items gives
     their progression. Unknown ids and options that match no row are FilterErrors naming the fix."""
-    criteria = checked_criteria(
-        cmap,
-        jurisdiction=jurisdiction,
-        stages=stages,
-        product_types=product_types,
-        roles=roles,
-        items=items,
-        checkpoint_ids=checkpoint_ids,
-    )
-    chosen, rows = select(cmap, **criteria)
+    chosen, rows = select(cmap, **checked_criteria(cmap, jurisdiction=jurisdiction, **options))
     if not rows:
         raise FilterError("no checkpoint matches these options; `regkb checkpoints --list` shows the ids")
+    items = options.get("items", ())
     return build_checklist(cmap, "progression" if items else "checkpoint", chosen, rows, page_text=page_text)
 
 
