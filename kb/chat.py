@@ -58,7 +58,8 @@ def chat_turn(
     unknown `conversation_id` is an error.
     """
     if store is not None and conversation_id is not None:
-        turns = store.turns(conversation_id) if start_if_unknown else store.require(conversation_id)
+        key = _owned(principal, conversation_id)
+        turns = store.turns(key) if start_if_unknown else store.require(key, shown_as=conversation_id)
         history = [t.question for t in turns]
     else:
         history = resolve_history(kb, earlier_messages)
@@ -66,5 +67,10 @@ def chat_turn(
     answer = kb.ask(question, filters=filters, k=k, principal=principal)
     if store is not None:
         conversation_id = conversation_id or store.new_id()
-        store.append(conversation_id, Turn(message.strip(), question, answer.status))
+        store.append(_owned(principal, conversation_id), Turn(message.strip(), question, answer.status))
     return ChatResult(conversation_id, question, answer)
+
+
+def _owned(principal: Principal, conversation_id: str) -> str:
+    """Conversations are stored per principal: someone else's conversation id finds nothing."""
+    return f"{principal.name}/{conversation_id}"

@@ -65,11 +65,13 @@ class ConversationStore:
             ).fetchall()
         return [Turn(*row) for row in reversed(rows)]
 
-    def require(self, conversation_id: str) -> list[Turn]:
+    def require(self, conversation_id: str, *, shown_as: str | None = None) -> list[Turn]:
+        """The turns, or NotFoundError naming the id as the caller knows it (`shown_as`)."""
         turns = self.turns(conversation_id)
         if not turns:
             raise NotFoundError(
-                f"conversation {conversation_id!r} is unknown (or expired); omit conversation_id to start a new one"
+                f"conversation {shown_as or conversation_id!r} is unknown (or expired); "
+                "omit conversation_id to start a new one"
             )
         return turns
 

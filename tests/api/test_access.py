@@ -161,3 +161,15 @@ def test_property_no_question_surfaces_material_above_the_callers_scope(small_kb
     assert all(
         small_kb.records[d].visibility in caller.scopes for d in answer.closest_documents if d in small_kb.records
     )
+
+
+def test_a_conversation_belongs_to_the_caller_who_started_it(api):
+    started = api.post("/v1/chat", json={"message": QUESTION}, headers=_as(api, "internal")).json()
+    cid = started["conversation_id"]
+    own = api.post("/v1/chat", json={"conversation_id": cid, "message": "and why?"}, headers=_as(api, "internal"))
+    assert own.status_code == 200 and own.json()["question"].startswith("What went wrong")
+    other = api.post("/v1/chat", json={"conversation_id": cid, "message": "and why?"}, headers=_as(api, "public"))
+    assert other.status_code == 404
+    assert other.json()["error"]["message"] == (
+        f"conversation '{cid}' is unknown (or expired); omit conversation_id to start a new one"
+    )
