@@ -52,7 +52,7 @@ def _fail(exc: RegkbError) -> typer.Exit:
 
 
 def _filters(agency, jurisdiction, doc_type, status, doc_id) -> Filters:  # type: ignore[no-untyped-def]
-    return Filters(*(tuple(v or ()) for v in (agency, jurisdiction, doc_type, status, doc_id)))
+    return Filters.from_user(agency=agency, jurisdiction=jurisdiction, doc_type=doc_type, status=status, doc_id=doc_id)
 
 
 @corpus_app.command("fetch")

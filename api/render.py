@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import datetime as dt
+import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from api.render_checkpoints import checklist_footnoted, print_checklist
 from ingest.catalog import DocumentStatus
 from kb.models import Answer, Citation, Passage
 
@@ -39,10 +44,6 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 
 def answer_markdown(answer: Answer) -> str:
     """The answer as Markdown with footnotes: what chat clients show, and what the web page copies."""
-    import re
-
-    from api.render_checkpoints import checklist_footnoted
-
     parts, notes = [], []
     if answer.checklist is not None:
         lines, notes = checklist_footnoted(answer.checklist, first_footnote=len(answer.citations) + 1)
@@ -104,8 +105,6 @@ def _badge(status: str, doc_type: str = "") -> str:
 
 def print_answer(answer: Answer, console: Console) -> None:
     if answer.checklist is not None:
-        from api.render_checkpoints import print_checklist
-
         console.print(Text("From the checkpoint map", style="bold reverse"))
         print_checklist(answer.checklist, console)
         console.print()
@@ -153,9 +152,6 @@ def feedback_json(rows: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def feedback_csv(rows: Sequence[Any]) -> str:
-    import csv
-    import io
-
     buffer = io.StringIO()
     columns = ["created", "rating", "user", "comment", "question", "answer", "status", "citations", "corpus_snapshot"]
     writer = csv.DictWriter(buffer, fieldnames=[*columns, "source", "answer_id"], lineterminator="\n")
@@ -168,8 +164,6 @@ def feedback_csv(rows: Sequence[Any]) -> str:
 
 
 def print_feedback(rows: Sequence[Any], console: Console) -> None:
-    import datetime as dt
-
     table = Table("when", "rating", "user", "question", "citations", "snapshot")
     for r in rows:
         when = dt.datetime.fromtimestamp(r.created, dt.UTC).strftime("%Y-%m-%d %H:%M")

@@ -90,7 +90,9 @@ def search(
     status: Annotated[list[str] | None, Query()] = None,
     doc_id: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
-    filters = Filters(*(tuple(v or ()) for v in (agency, jurisdiction, doc_type, status, doc_id)))
+    filters = Filters.from_user(
+        agency=agency, jurisdiction=jurisdiction, doc_type=doc_type, status=status, doc_id=doc_id
+    )
     return search_json(q, kb.search(q, filters=filters, k=k, principal=caller))
 
 

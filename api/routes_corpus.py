@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from api.render import documents_json
 from api.render_checkpoints import checklist_csv, checklist_json, checklist_markdown
 from api.routes_answers import KB, Caller
-from ingest.catalog import list_documents, stored_page_text
+from ingest.catalog import list_documents
 from kb.checkpoint_query import checklist_for_options
 from kb.errors import NotFoundError
 
@@ -79,7 +79,7 @@ def checkpoints(
     }
     checklist = checklist_for_options(
         cmap,
-        page_text=stored_page_text(kb.settings),
+        page_text=kb.stored_page,  # the loaded index's pages, not a re-read of the data dir per request
         jurisdiction=jurisdiction,
         **{k: tuple(v or ()) for k, v in options.items()},
     )

@@ -26,9 +26,7 @@ class FilterBody(BaseModel):
     doc_id: list[str] = Field(default_factory=list)
 
     def to_filters(self) -> Filters:
-        return Filters(
-            *(tuple(getattr(self, name)) for name in ("agency", "jurisdiction", "doc_type", "status", "doc_id"))
-        )
+        return Filters.from_user(**self.model_dump())
 
 
 def _stripped(value: str) -> str:

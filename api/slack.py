@@ -53,8 +53,7 @@ def _client(settings: SlackSettings) -> WebClient:
 
 def _scope(settings: SlackSettings, channel: str) -> Filters:
     """The filters a channel's answers are limited to (settings.slack.channel_scopes); none: public guidance."""
-    scope = settings.channel_scopes.get(channel, {})
-    return Filters(*(tuple(scope.get(name, ())) for name in ("agency", "jurisdiction", "doc_type", "status", "doc_id")))
+    return Filters.from_user(**settings.channel_scopes.get(channel, {}))
 
 
 def build_slack_app(

@@ -8,6 +8,7 @@ whose front matter is wrong is reported and skipped; the others are ingested.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,6 @@ class LessonMeta(BaseModel):
     @field_validator("themes")
     @classmethod
     def _kebab(cls, themes: list[str]) -> list[str]:
-        import re
-
         bad = [t for t in themes if not re.match(_ID, t)]
         if bad:
             raise ValueError(f"themes must be lowercase kebab-case: {', '.join(bad)}")

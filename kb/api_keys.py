@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb import sqlite_files
 from kb.access import Principal, principal
 from kb.errors import NotFoundError
 
@@ -42,21 +41,14 @@ def _digest(token: str) -> str:
 class KeyStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
-            yield db
+        sqlite_files.create(path, [_SCHEMA])
 
     def create(self, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
         """A new key; returns it with the secret token, which is not stored and cannot be shown again."""
         granted = principal(name, scopes).visibility  # validates the scope names
         key_id, token = secrets.token_hex(4), KEY_PREFIX + secrets.token_urlsafe(32)
         now = time.time()
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             db.execute(
                 "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
                 (key_id, name, ",".join(granted), _digest(token), now),
@@ -64,12 +56,12 @@ class KeyStore:
         return ApiKey(key_id, name, granted, now, None), token
 
     def list_keys(self) -> list[ApiKey]:
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             rows = db.execute("SELECT key_id, name, scopes, created, revoked FROM api_keys ORDER BY created").fetchall()
         return [ApiKey(k, n, tuple(s.split(",")), c, r) for k, n, s, c, r in rows]
 
     def revoke(self, key_id_or_name: str) -> int:
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             count = db.execute(
                 "UPDATE api_keys SET revoked = ? WHERE (key_id = ? OR name = ?) AND revoked IS NULL",
                 (time.time(), key_id_or_name, key_id_or_name),
@@ -80,7 +72,7 @@ class KeyStore:
 
     def authenticate(self, token: str) -> Principal | None:
         """The key's principal, or None for an unknown or revoked token."""
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             row = db.execute(
                 "SELECT name, scopes FROM api_keys WHERE token_sha256 = ? AND revoked IS NULL", (_digest(token),)
             ).fetchone()

@@ -6,14 +6,12 @@ SQLite's own locking serialises writers from several worker processes; a turn is
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb import sqlite_files
 from kb.errors import NotFoundError
 
 __all__ = ["Turn", "ConversationStore"]
@@ -42,23 +40,14 @@ class ConversationStore:
     def __init__(self, path: Path, *, max_turns: int = 20) -> None:
         self.path = path
         self.max_turns = max_turns
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # Autocommit mode; `append` opens its own IMMEDIATE transaction so two workers never pick the same seq.
-        with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
-            yield db
+        sqlite_files.create(path, [_SCHEMA])
 
     @staticmethod
     def new_id() -> str:
         return uuid.uuid4().hex
 
     def turns(self, conversation_id: str) -> list[Turn]:
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             rows = db.execute(
                 "SELECT message, question, status FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?",
                 (conversation_id, self.max_turns),
@@ -76,7 +65,7 @@ class ConversationStore:
         return turns
 
     def append(self, conversation_id: str, turn: Turn) -> None:
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 (seq,) = db.execute(

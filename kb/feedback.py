@@ -9,15 +9,13 @@ key gets True, every later one False.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from kb import sqlite_files
 from kb.errors import NotFoundError
 
 __all__ = ["Rating", "FeedbackRow", "FeedbackStore", "RATINGS"]
@@ -55,26 +53,17 @@ class FeedbackRow:
 class FeedbackStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            for statement in _SCHEMA:
-                db.execute(statement)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
-            yield db
+        sqlite_files.create(path, _SCHEMA)
 
     def claim(self, key: str) -> bool:
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             return db.execute("INSERT OR IGNORE INTO claims VALUES (?, ?)", (key, time.time())).rowcount == 1
 
     def save_answer(self, payload: dict[str, Any], *, source: str) -> str:
         """Store an answer as shown (`payload`: the answer's JSON, api.render.answer_json); returns its id."""
         answer_id = uuid.uuid4().hex
         row = (payload["question"], payload["answer"], payload["status"], json.dumps(payload["citations"]))
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             db.execute(
                 "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (answer_id, *row, payload["corpus_snapshot"], source, time.time(), json.dumps(payload)),
@@ -83,7 +72,7 @@ class FeedbackStore:
 
     def answer(self, answer_id: str) -> dict[str, Any]:
         """A stored answer's JSON, exactly as it was shown."""
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             found = db.execute("SELECT payload FROM answers WHERE answer_id = ?", (answer_id,)).fetchone()
         if found is None:
             raise NotFoundError(f"answer {answer_id!r} is unknown")
@@ -92,7 +81,7 @@ class FeedbackStore:
     def rate(self, answer_id: str, rating: str, *, user: str, comment: str = "") -> None:
         if rating not in RATINGS:
             raise ValueError(f"rating {rating!r} is not one of {', '.join(RATINGS)}")
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             if db.execute("SELECT 1 FROM answers WHERE answer_id = ?", (answer_id,)).fetchone() is None:
                 raise NotFoundError(f"answer {answer_id!r} is unknown; feedback needs a stored answer")
             db.execute("INSERT INTO feedback VALUES (?, ?, ?, ?, ?)", (answer_id, rating, user, comment, time.time()))
@@ -106,7 +95,7 @@ class FeedbackStore:
             + (" LIMIT ?" if limit else "")
         )
         params: list[Any] = [p for p in (rating, limit) if p]
-        with self._connect() as db:
+        with sqlite_files.connect(self.path) as db:
             found = db.execute(query, params).fetchall()
         names = [f for f in FeedbackRow.__dataclass_fields__]
         return [FeedbackRow(**{**dict(zip(names, row, strict=True)), "citations": json.loads(row[8])}) for row in found]

@@ -9,7 +9,9 @@ from typing import Any
 from kb.errors import FilterError
 from kb.models import Chunk, DocumentRecord
 
-__all__ = ["Filters", "agency_key", "validate_filters", "record_matches", "chroma_where"]
+USER_FIELDS = ("agency", "jurisdiction", "doc_type", "status", "doc_id")
+
+__all__ = ["Filters", "USER_FIELDS", "agency_key", "validate_filters", "record_matches", "chroma_where"]
 
 _AGENCY_ALIASES = {"EUROPEAN": "EC", "COMMISSION": "EC", "EU": "EC"}
 
@@ -28,6 +30,15 @@ class Filters:
     status: tuple[str, ...] = ()
     doc_id: tuple[str, ...] = ()
     visibility: tuple[str, ...] = ()  # set from the caller's principal (kb.access), never from user input
+
+    @classmethod
+    def from_user(cls, **values: Iterable[str] | None) -> Filters:
+        """Filters from what a user gave (CLI options, request fields, a Slack channel's scope); the
+        caller's visibility is never among them, it comes from the principal."""
+        unknown = sorted(set(values) - set(USER_FIELDS))
+        if unknown:
+            raise FilterError(f"unknown filter {', '.join(unknown)}; filters are {', '.join(USER_FIELDS)}")
+        return cls(**{name: tuple(values.get(name) or ()) for name in USER_FIELDS})
 
     @property
     def empty(self) -> bool:
