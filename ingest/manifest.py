@@ -42,6 +42,7 @@ class _Entry(BaseModel):
     status: Status
     url: str
     superseded_by: str | None = None
+    will_replace: list[str] = []
     sha256: str | None = None
     file: str | None = None
     pages: int | None = None
@@ -63,7 +64,27 @@ def load_manifest(path: Path) -> list[DocumentRecord]:
             )
         seen[record.id] = index
         records.append(record)
+    problem = _check_relations(records)
+    if problem:
+        raise ManifestError(f"{path}: {problem}")
     return records
+
+
+def _check_relations(records: list[DocumentRecord]) -> str | None:
+    """Version relations name manifest ids: a successor or a replaced document that is not listed is a typo."""
+    ids = {r.id for r in records}
+    for record in records:
+        named = [("superseded_by", record.superseded_by)] if record.superseded_by else []
+        named += [("will_replace", target) for target in record.will_replace]
+        for field, target in named:
+            if target == record.id:
+                return f"document '{record.id}': {field} names the document itself; name the other version's id"
+            if target not in ids:
+                return (
+                    f"document '{record.id}': {field} names '{target}', which is not in the manifest; "
+                    "use the id of a listed document (add an entry for it, with available_offline: false if need be)"
+                )
+    return None
 
 
 def resolve_document_path(record: DocumentRecord, corpus_dir: Path) -> Path:
@@ -118,7 +139,9 @@ def _to_record(path: Path, index: int, raw: Any) -> DocumentRecord:
     problem = _check_entry(entry)
     if problem:
         raise ManifestError(f"{path}: document {label}: {problem}")
-    return DocumentRecord(**entry.model_dump())
+    fields = entry.model_dump()
+    fields["will_replace"] = tuple(fields["will_replace"])
+    return DocumentRecord(**fields)
 
 
 def _label(index: int, raw: Any) -> str:
@@ -193,7 +216,14 @@ def _check_sha256(entry: _Entry) -> str | None:
 
 def _check_superseded(entry: _Entry) -> str | None:
     if entry.status == "superseded" and not (entry.superseded_by or "").strip():
-        return "status is superseded but superseded_by is empty; name the document that replaces it"
+        return "status is superseded but superseded_by is empty; give the id of the document that replaces it"
+    if entry.status != "superseded" and entry.superseded_by:
+        return f"superseded_by is set but status is {entry.status}; set status: superseded or remove superseded_by"
+    if entry.will_replace and entry.status != "draft":
+        return (
+            f"will_replace is set but status is {entry.status}; only a draft records what it will replace "
+            "(a final successor is named by the older document's superseded_by)"
+        )
     return None
 
 

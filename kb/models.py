@@ -34,7 +34,8 @@ class DocumentRecord:
     url: str
     sha256: str | None = None
     file: str | None = None  # path relative to the corpus folder; None when not available offline
-    superseded_by: str | None = None
+    superseded_by: str | None = None  # manifest id of the successor (ingest.manifest checks it exists)
+    will_replace: tuple[str, ...] = ()  # a draft: manifest ids it replaces once final (they stay current)
     pages: int | None = None
     available_offline: bool = True
     notes: str = ""

@@ -21,7 +21,7 @@ MANIFEST = REPO / "corpus" / "manifest.yaml"
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 STAGING_TSV = SHARED_CORPUS / "manifest.tsv"
 # ecfr.gov: the official electronic Code of Federal Regulations
-OFFICIAL_DOMAINS = ("ema.europa.eu", "health.ec.europa.eu", "eur-lex.europa.eu", "fda.gov", "ecfr.gov")
+OFFICIAL_DOMAINS = ("ema.europa.eu", "health.ec.europa.eu", "eur-lex.europa.eu", "fda.gov", "ecfr.gov", "ich.org")
 
 pytestmark = pytest.mark.unit
 
@@ -99,19 +99,21 @@ def test_real_manifest_loads_with_unique_ids() -> None:
 def test_real_manifest_lists_every_staged_document_with_its_file_and_checksum() -> None:
     records = {r.id: r for r in load_manifest(MANIFEST)}
     rows = _staging_rows()
-    assert len(rows) == 18
+    assert len(rows) == 37
     for doc_id, row in rows.items():
         record = records[doc_id]
         assert (record.file, record.sha256, record.pages) == (row["path"], row["sha256"], int(row["pages"]))
         assert record.available_offline is True
         assert record.title == row["title"]
-        assert record.jurisdiction == ("ICH" if row["agency"] == "ICH" else "US")
+        expected = {"ich": "ICH", "fda": "US", "ec": "EU"}[row["path"].split("/")[0]]
+        assert record.jurisdiction == expected, doc_id
+        assert record.status == row["status"], doc_id
 
 
 @needs_shared_corpus
 def test_every_offline_file_in_the_shared_corpus_matches_its_checksum() -> None:
     offline = [r for r in load_manifest(MANIFEST) if r.available_offline]
-    assert len(offline) == 18
+    assert len(offline) == 37
     for record in offline:
         path = resolve_document_path(record, SHARED_CORPUS)
         assert path.is_file(), record.id
@@ -131,11 +133,28 @@ def test_not_offline_entries_have_no_file_and_an_official_https_url() -> None:
 
 def test_real_manifest_marks_the_known_replacements() -> None:
     records = {r.id: r for r in load_manifest(MANIFEST)}
-    assert (records["ich-q9-2005"].status, records["ich-q9-2005"].superseded_by) == ("superseded", "ICH Q9(R1) (2023)")
-    assert (records["ich-e6r2-2016"].status, records["ich-e6r2-2016"].superseded_by) == (
-        "superseded",
-        "ICH E6(R3) (January 2025)",
-    )
+    replaced = {r.id: r.superseded_by for r in records.values() if r.status == "superseded"}
+    assert replaced == {
+        "ich-q9-2005": "ich-q9-r1-2023",
+        "ich-q3c-r8-2021": "ich-q3c-r9-2024",
+        "ich-e6r2-2016": "ich-e6r3-2025",
+    }
+    assert records["ich-e6r3-2025"].available_offline is False
+    drafts = {r.id: r.will_replace for r in records.values() if r.status == "draft" and r.available_offline}
+    assert drafts == {
+        "ich-q1-draft-2025": ("ich-q1a-r2-2003", "ich-q5c-1995"),
+        "ich-q3e-draft-2025": (),
+        "fda-bimo-inspections-draft-2024": (),
+    }
+    # A draft does not demote what it will replace.
+    assert (records["ich-q1a-r2-2003"].status, records["ich-q5c-1995"].status) == ("final", "final")
+    eu_annexes = [r for r in records.values() if r.id.startswith("ec-eudralex-v4-annex")]
+    assert sorted(r.id for r in eu_annexes) == [
+        "ec-eudralex-v4-annex1-2022",
+        "ec-eudralex-v4-annex11-2011",
+        "ec-eudralex-v4-annex15-2015",
+    ]
+    assert {(r.jurisdiction, r.agency.split()[0], r.available_offline) for r in eu_annexes} == {("EU", "European", True)}
     assert records["fda-cber-potency-assurance-draft-2023"].status == "draft"
     assert records["fda-cber-potency-tests-2011"].status == "final"
     assert "Potency Assurance" in records["fda-cber-potency-tests-2011"].notes
@@ -252,6 +271,47 @@ def test_unquoted_number_for_a_text_field_says_to_quote_it(tmp_path: Path) -> No
 def test_superseded_without_replacement_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="status is superseded but superseded_by is empty"):
         load_manifest(_write(tmp_path, _entry(status="superseded")))
+
+
+def test_successor_must_be_a_listed_document(tmp_path: Path) -> None:
+    old = _entry(id="doc-old", status="superseded", superseded_by="doc-nwe")
+    with pytest.raises(ManifestError, match="'doc-old': superseded_by names 'doc-nwe', which is not in the manifest"):
+        load_manifest(_write(tmp_path, old, _entry(id="doc-new", file="ema/b.pdf")))
+
+
+def test_successor_that_is_listed_loads(tmp_path: Path) -> None:
+    old = _entry(id="doc-old", status="superseded", superseded_by="doc-new")
+    records = load_manifest(_write(tmp_path, old, _entry(id="doc-new", file="ema/b.pdf")))
+    assert [(r.id, r.superseded_by) for r in records] == [("doc-old", "doc-new"), ("doc-new", None)]
+
+
+def test_successor_on_a_current_document_is_rejected(tmp_path: Path) -> None:
+    entries = (_entry(id="doc-old", superseded_by="doc-new"), _entry(id="doc-new", file="ema/b.pdf"))
+    with pytest.raises(ManifestError, match="'doc-old': superseded_by is set but status is final"):
+        load_manifest(_write(tmp_path, *entries))
+
+
+def test_draft_names_what_it_will_replace(tmp_path: Path) -> None:
+    draft = _entry(id="doc-draft", status="draft", will_replace=["doc-a"], file="ema/b.pdf")
+    records = {r.id: r for r in load_manifest(_write(tmp_path, _entry(), draft))}
+    assert records["doc-draft"].will_replace == ("doc-a",)
+    assert records["doc-a"].status == "final"
+
+
+def test_draft_replacing_an_unlisted_document_is_rejected(tmp_path: Path) -> None:
+    draft = _entry(id="doc-draft", status="draft", will_replace=["doc-zzz"])
+    with pytest.raises(ManifestError, match="'doc-draft': will_replace names 'doc-zzz', which is not in the manifest"):
+        load_manifest(_write(tmp_path, draft))
+
+
+def test_will_replace_on_a_final_document_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="will_replace is set but status is final"):
+        load_manifest(_write(tmp_path, _entry(id="doc-b", will_replace=["doc-a"]), _entry(file="ema/b.pdf")))
+
+
+def test_a_document_cannot_replace_itself(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="superseded_by names the document itself"):
+        load_manifest(_write(tmp_path, _entry(status="superseded", superseded_by="doc-a")))
 
 
 def test_malformed_sha256_is_rejected(tmp_path: Path) -> None:
