@@ -48,11 +48,14 @@ def chunk_document(
 ) -> list[Chunk]:
     splitter = _splitter(tokenizer, settings)
     chunks: list[Chunk] = []
-    for span in _section_spans(doc, headings, tokenizer):
-        number, title, path = section_at(list(headings), span.heading_offset)
+    splitting = [h for h in headings if h.splits]
+    paragraphs = [h for h in headings if not h.splits]
+    for span in _section_spans(doc, splitting, tokenizer):
         for start, end in _split_span(doc.text, span, splitter, tokenizer, settings):
             if _is_table_of_contents(doc.text[start:end]):
                 continue
+            # A piece that starts inside a numbered paragraph is named by that paragraph.
+            number, title, path = section_at(list(headings), max(start, span.heading_offset) if paragraphs else span.heading_offset)
             first, last = doc.page_at(start), doc.page_at(end - 1)
             chunks.append(
                 Chunk(
@@ -66,6 +69,7 @@ def chunk_document(
                     last_page=last,
                     start=start,
                     end=end,
+                    paragraphs=tuple((h.start - start, h.number) for h in paragraphs if start < h.start < end),
                 )
             )
     return chunks

@@ -37,6 +37,7 @@ _EDGE_PUNCT = ",.;:!?\"'()[]“”‘’*"
 _ALPHA = re.compile(r"[^\W\d_]+")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _LEADING_INT = re.compile(r"^\s*(\d{1,4})(?=\s|$)")
+_TRAILING_INT = re.compile(r"(?:^|(?<=\s))(\d{1,4})\s*$")  # the ICH Step 2 drafts number lines in the right margin
 _ROMAN = re.compile(r"(?i)(?=[ivxl])(xl|l?x{0,3})(ix|iv|v?i{0,3})")  # "iv", "xii"; not "civil" or "ill"
 _PAGE_NUMBER = re.compile(r"(?i)(page\s+)?\d{1,4}(\s+of\s+\d{1,4})?|[-–—]\s*\d{1,4}\s*[-–—]")
 
@@ -166,7 +167,7 @@ def collapse_padding(page: str) -> str:
     return "\n".join(lines)
 
 
-def strip_line_numbers(page: str, continues_from: int = 0) -> str:
+def strip_line_numbers(page: str, continues_from: int = 0, *, side: str = "leading") -> str:
     """Drop leading line numbers when the page's lines are consistently numbered (Part 11 style).
 
     The line numbers are the longest run of leading integers that increase in small steps; footnote
@@ -175,23 +176,31 @@ def strip_line_numbers(page: str, continues_from: int = 0) -> str:
     page's last line number: a page that is mostly a table (BIMO's resource guide) numbers only a
     few lines, which are recognised because they carry on from it.
     """
-    return _strip_run(page, line_number_run(page, continues_from))
+    return _strip_run(page, line_number_run(page, continues_from, side=side), side=side)
 
 
-def _strip_run(page: str, run: list[tuple[int, int]]) -> str:
+def _strip_run(page: str, run: list[tuple[int, int]], *, side: str = "leading") -> str:
     if not run:
         return page
     lines = page.split("\n")
     for i, _ in run:
-        lines[i] = _LEADING_INT.sub("", lines[i], count=1).lstrip()
+        if side == "leading":
+            lines[i] = _LEADING_INT.sub("", lines[i], count=1).lstrip()
+        else:
+            lines[i] = _TRAILING_INT.sub("", lines[i], count=1).rstrip()
     low, high = run[0][1], run[-1][1]
     return "\n".join("" if _is_int_between(line, low, high) else line for line in lines)
 
 
-def line_number_run(page: str, continues_from: int = 0) -> list[tuple[int, int]]:
-    """(line index, number) of the page's line numbers, or [] when its lines are not numbered."""
+def line_number_run(page: str, continues_from: int = 0, *, side: str = "leading") -> list[tuple[int, int]]:
+    """(line index, number) of the page's line numbers, or [] when its lines are not numbered.
+
+    `side` is where the numbers sit: "leading" (Part 11, BIMO draft) or "trailing" (the ICH Q1 and Q3E
+    Step 2 drafts, where pypdf puts the margin number at the end of each line: "... the stability 126").
+    """
     lines = page.split("\n")
-    numbered = [(i, int(m.group(1))) for i, line in enumerate(lines) if (m := _LEADING_INT.match(line))]
+    pattern = _LEADING_INT if side == "leading" else _TRAILING_INT
+    numbered = [(i, int(m.group(1))) for i, line in enumerate(lines) if (m := pattern.search(line))]
     run = _longest_number_run(numbered)
     if len(run) >= max(_NUMBERED_MIN_LINES, _NUMBERED_SHARE * sum(1 for line in lines if line.strip())):
         return run
@@ -200,6 +209,13 @@ def line_number_run(page: str, continues_from: int = 0) -> list[tuple[int, int]]
         if continues_from and 0 < n - (continued[-1][1] if continued else continues_from) <= _MAX_LINE_NUMBER_STEP:
             continued.append((i, n))
     return continued
+
+
+def _line_numbers(page: str, continues_from: int) -> tuple[str, list[tuple[int, int]]]:
+    """The side ("leading" or "trailing") whose line-number run is longer, with that run."""
+    leading = line_number_run(page, continues_from, side="leading")
+    trailing = line_number_run(page, continues_from, side="trailing")
+    return ("trailing", trailing) if len(trailing) > len(leading) else ("leading", leading)
 
 
 def _longest_number_run(numbered: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -321,8 +337,8 @@ def clean_pages(raw_pages: list[str]) -> list[str]:
     """
     pages, last_line_number = [], 0
     for raw in map(collapse_padding, raw_pages):
-        run = line_number_run(raw, last_line_number)
-        pages.append(_strip_run(raw, run))
+        side, run = _line_numbers(raw, last_line_number)
+        pages.append(_strip_run(raw, run, side=side))
         last_line_number = run[-1][1] if run else 0
     pages = remove_headers_footers(pages)
     vocab, compounds = hyphenation_vocabulary(pages)

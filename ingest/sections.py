@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ingest.sections_gmp import gmp_annex_headings, is_gmp_annex
 from kb.models import Heading, ParsedDocument
 
 __all__ = ["find_headings", "section_at"]
@@ -27,15 +28,20 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "annex",
         re.compile(
-            r"^(?P<word>Annex|ANNEX|Appendix|APPENDIX|Attachment|ATTACHMENT)\s+(?P<label>[IVX]{1,4}|\d{1,2}|[A-Z])"
+            r"^(?P<word>Annex|ANNEX|Appendix|APPENDIX|Attachment|ATTACHMENT)\s+(?P<label>[IVX]{1,4}[A-F]?|\d{1,2}|[A-Z])"
             r"(?!\w|\.\d)\s*[:.\-–—]?\s*(?P<title>.*)$"
         ),
     ),
     # "3.2.1 Title", "1.1. Title" (ICH Q1A), "I.1 Title" (Q9 annexes), "A2.1 Title" (Q3C appendices)
     ("decimal", re.compile(r"^(?P<label>(?:[IVX]{1,4}|A\d{1,2}|[1-9]\d?)(?:\.\d{1,2}){1,4})\.?\s+(?P<title>\S.*)$")),
+    # "A3-4.1 Cell and Viral Banks": sections of the ICH Q1 draft's annexes, numbered by annex
+    ("annex_section", re.compile(r"^(?P<label>A\d-\d{1,2}(?:[.\-]\d{1,2}){0,4})\s+(?P<title>\S.*)$")),
     ("roman", re.compile(r"^(?P<label>[IVX]{1,5})\.\s+(?P<title>\S.*)$")),
     ("upper", re.compile(r"^(?P<label>[A-Z])\.\s+(?P<title>\S.*)$")),
     ("arabic", re.compile(r"^(?P<label>[1-9]\d?)\.\s+(?P<title>\S.*)$")),
+    # "1 INTRODUCTION" without the period (ICH Q2(R2), Q12): upper case only, so "20 rpm" or
+    # "26 October 1993" never qualify.
+    ("bare", re.compile(r"^(?P<label>[1-9]\d?)\s+(?P<title>[A-Z][^a-z]*[A-Z][^a-z]*)$")),
     ("lower", re.compile(r"^(?P<label>[a-z])\.\s+(?P<title>\S.*)$")),
     (
         "named",
@@ -46,6 +52,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 _REFERENCE_TITLES = {"references", "bibliography"}
+_NAMED_TITLES = {"glossary", "references", "bibliography", "definitions", "abbreviations"}
 
 # Words that make a line a sentence rather than a title ("2.1 Clinical trials should be conducted ...").
 _SENTENCE_VERBS = frozenset({"should", "must", "shall", "will", "may", "can", "could", "would"}) | frozenset(
@@ -61,7 +68,8 @@ _WRAPPED_LINE_CHARS = 45  # a heading only wraps when its first line is long; bo
 _MAX_CONTINUATION_WORDS = 6
 
 # Table of contents: entries end in dot leaders ("1.2 Scope ........ 1"), sometimes in a bare page number.
-_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d*\s*$|…\s*\d*\s*$")
+# The page may be a label such as "A2-1" (ICH Q1 draft annexes).
+_LEADER = re.compile(r"(?:\.\s?){4,}\s*(?:[A-Z]\d{0,2}-)?\d*\s*$|…\s*\d*\s*$")
 _ENDS_WITH_PAGE = re.compile(r"[A-Za-z)]\s+\d{1,3}$")
 _TOC_MIN_LEADERS = 3
 
@@ -148,6 +156,8 @@ def _parse(text: str) -> _Candidate | None:
 def _tidy(title: str) -> str:
     """Drop a trailing colon, footnote mark or footnote number: "Legacy Systems7" -> "Legacy Systems"."""
     title = re.sub(r"(?<=[a-z])\d{1,2}$", "", title.strip())
+    if len(title.split()) >= 3:  # "ANNEX 1: SELECTION OF VALIDATION TESTS 1" (ICH Q2(R2)): a footnote mark
+        title = re.sub(r"(?<=[A-Z]{3})\s\d$", "", title)
     return re.sub(r"[\s:*†‡]+$", "", title)
 
 
@@ -161,7 +171,8 @@ def _looks_like_title(title: str, next_line: str) -> bool:
     words = title.split()
     if not title or len(words) > _MAX_TITLE_WORDS or len(title) > _MAX_TITLE_CHARS or _LEADER.search(title):
         return False
-    if title[0].islower() or title[-1] in ".,;" or ";" in title or not _balanced(title):
+    # "Annex 2 , Section A2-1 - Statistical ..." is a cross-reference in running text, not a heading.
+    if not title[0].isalnum() or title[0].islower() or title[-1] in ".,;" or ";" in title or not _balanced(title):
         return False
     if any(word in _SENTENCE_VERBS for word in words) or (not title.isupper() and words[-1] in _DANGLING_WORDS):
         return False
@@ -177,8 +188,8 @@ def _continues_title(title: str, line: str, known: list[str]) -> bool:
     """
     if any(k.startswith(_normal(f"{title} {line}")) for k in known):
         return True
-    if _normal(title) in known:
-        return False
+    if _normal(title) in known or _normal(title) in _NAMED_TITLES:
+        return False  # "4 GLOSSARY" followed by the first term, "ACCURACY" (ICH Q2(R2))
     if not line or _parse(line) or not (line[0].isupper() or line[0].isdigit()) or title[-1] in ".?!:":
         return False
     if not _balanced(title):
@@ -219,7 +230,9 @@ def _usable_title(
     known = toc_titles.get(candidate.label, [])
     title, last = _full_title(lines, i, candidate.title, known)
     next_line = lines[last + 1].text if last + 1 < len(lines) else ""
-    if _normal(title) in known or (candidate.kind in ("part", "annex") and not candidate.title):
+    # A cross-reference in running text can repeat a listed title, but it ends like a sentence.
+    listed = _normal(title) in known and title[-1] not in ".;,"
+    if listed or (candidate.kind in ("part", "annex") and not candidate.title):
         return title, last
     if _looks_like_title(title, next_line):
         return title, last
@@ -280,6 +293,9 @@ class _Outline:
         """(number, level) when the candidate fits the outline (which it then advances), else None."""
         if candidate.kind in ("named", "part", "annex"):
             placed: tuple[str, int] | None = self._place_named(candidate)
+        elif candidate.kind == "annex_section":
+            self.last_decimal, self.in_annex = (), True
+            placed = candidate.label, 1 + len(re.findall(r"[.\-]", candidate.label)) - 1
         elif self.references is not None and not self._leaves_references(candidate):
             return None  # numbered entries of a reference list
         else:
@@ -307,12 +323,12 @@ class _Outline:
     def _leaves_references(self, candidate: _Candidate) -> bool:
         if self.fda:
             return candidate.kind == "roman"
-        if not self.references or candidate.kind not in ("decimal", "arabic"):
+        if not self.references or candidate.kind not in ("decimal", "arabic", "bare"):
             return False
         return len(_decimal_tuple(candidate.label)) == len(self.references)
 
     def _place_decimal(self, candidate: _Candidate) -> tuple[str, int] | None:
-        if candidate.kind not in ("decimal", "arabic") or (self.in_annex and candidate.kind == "arabic"):
+        if candidate.kind not in ("decimal", "arabic", "bare") or (self.in_annex and candidate.kind != "decimal"):
             return None
         number = _decimal_tuple(candidate.label)
         if number not in _successors(self.last_decimal):
@@ -345,9 +361,13 @@ class _Outline:
 
 
 def _is_fda_style(candidates: list[_Candidate]) -> bool:
-    """FDA guidances open with "I. INTRODUCTION"-style roman headings in upper case."""
+    """FDA guidances open with "I. INTRODUCTION"-style roman headings in upper case; ICH Q5B (1995) uses
+    the same outline in title case ("I. Introduction" > "A. Expression Construct ..."), with no decimals."""
     romans = {c.label for c in candidates if c.kind == "roman" and c.title.isupper()}
-    return len(romans) >= 2
+    if len(romans) >= 2:
+        return True
+    any_case = {c.label for c in candidates if c.kind == "roman"}
+    return {"I", "II", "III"} <= any_case and not any(c.kind == "decimal" for c in candidates)
 
 
 # --- headings --------------------------------------------------------------------------------------
@@ -356,6 +376,8 @@ def _is_fda_style(candidates: list[_Candidate]) -> bool:
 def find_headings(doc: ParsedDocument) -> list[Heading]:
     """Section headings of `doc` in reading order; `start` is the heading line's offset in `doc.text`."""
     lines = _document_lines(doc)
+    if is_gmp_annex(lines):
+        return gmp_annex_headings(lines)
     toc = _toc_line_indexes(lines)
     toc_titles = _toc_titles(lines, toc)
     candidates = {i: c for i, line in enumerate(lines) if i not in toc and (c := _parse(line.text))}

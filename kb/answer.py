@@ -64,6 +64,7 @@ class _Draft:
     quote: str
     pages: tuple[int, ...]
     in_lead: bool
+    start: int = 0  # offset of the quote in its chunk's text: it names the paragraph cited
 
 
 def build_answer(
@@ -254,7 +255,7 @@ def _draft_citations(
         if located is None:
             logger.warning("quote from %s not found on its pages; citation dropped", passage.chunk.chunk_id)
             continue
-        drafts.append(_Draft(rank, located[0], located[1], bool(own)))
+        drafts.append(_Draft(rank, located[0], located[1], bool(own), start))
     return drafts
 
 
@@ -337,7 +338,7 @@ def _citation(marker: int, passage: Passage, draft: _Draft) -> Citation:
         reference=doc.reference,
         agency=doc.agency,
         status=doc.status,
-        section=chunk.section,
+        section=chunk.section_at(draft.start),
         section_title=chunk.section_title,
         pages=draft.pages,
         quote=draft.quote,

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # Bump when parsing, cleaning, sectioning or chunking changes what an index contains.
-PIPELINE_VERSION = 4  # 4: visibility in the chunk metadata (internal lessons)
+PIPELINE_VERSION = 5  # 5: trailing line numbers, EU GMP annex paragraphs, new heading styles (issue 11)
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,16 @@ def write_chunks(paths: IndexPaths, doc_id: str, chunks: list[Chunk]) -> None:
 
 def read_chunks(paths: IndexPaths, doc_id: str) -> list[Chunk]:
     raw = json.loads(paths.chunks(doc_id).read_text())
-    return [Chunk(**{**c, "section_path": tuple(c["section_path"])}) for c in raw]
+    return [
+        Chunk(
+            **{
+                **c,
+                "section_path": tuple(c["section_path"]),
+                "paragraphs": tuple((int(offset), str(number)) for offset, number in c.get("paragraphs", ())),
+            }
+        )
+        for c in raw
+    ]
 
 
 def remove_document_files(paths: IndexPaths, doc_id: str) -> None:

@@ -78,6 +78,9 @@ class Heading:
     title: str
     level: int  # 1 for top-level; deeper numbering gives higher levels
     start: int  # character offset of the heading line in ParsedDocument.text
+    # False for a numbered paragraph of an EU GMP annex ("9.32 Periodic verification ..."): it names the
+    # text after it, for citations, but does not start a chunk of its own.
+    splits: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,21 @@ class Chunk:
     last_page: int
     start: int  # character offsets into ParsedDocument.text
     end: int
+    # Numbered paragraphs that begin inside the chunk, as (offset into `text`, number): an EU GMP annex
+    # is cited by paragraph ("9.32"), and one chunk holds several short ones.
+    paragraphs: tuple[tuple[int, str], ...] = ()
 
     @property
     def pages(self) -> list[int]:
         return list(range(self.first_page, self.last_page + 1))
+
+    def section_at(self, offset: int) -> str:
+        """The section or paragraph number holding character `offset` of `text`."""
+        number = self.section
+        for start, paragraph in self.paragraphs:
+            if start <= offset:
+                number = paragraph
+        return number
 
 
 @dataclass(frozen=True)

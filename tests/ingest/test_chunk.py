@@ -95,3 +95,25 @@ def test_embedding_text_prefix_is_cut_to_fit_the_model():
     assert TOKENIZER.count_tokens(text) + SPECIAL_TOKENS <= 50
     no_room = TOKENIZER.count_tokens(chunk.text) + SPECIAL_TOKENS
     assert embedding_text(chunk, RECORD, TOKENIZER, max_tokens=no_room) == chunk.text
+
+
+def test_numbered_paragraphs_name_text_without_splitting_it() -> None:
+    # An EU GMP annex: short numbered paragraphs share a chunk, and each quote finds its own paragraph.
+    page = (
+        "9 Environmental & process monitoring\n\n"
+        "9.1 The monitoring programme forms part of the overall CCS.\n\n"
+        "9.2 Microorganisms detected in grade A should be identified to species level.\n\n"
+        "9.3 Periodic verification of aseptic processing should include an APS."
+    )
+    doc = _doc([page])
+    starts = {n: doc.text.index(f"{n} ") for n in ("9.1", "9.2", "9.3")}
+    headings = [Heading("9", "Environmental & process monitoring", 1, 0)] + [
+        Heading(n, "Environmental & process monitoring", 3, s, splits=False) for n, s in starts.items()
+    ]
+    chunks = chunk_document(doc, headings, TOKENIZER, SETTINGS)
+    assert len(chunks) == 1
+    chunk = chunks[0]
+    assert (chunk.section, chunk.paragraphs) == ("9", tuple((s, n) for n, s in starts.items()))
+    assert chunk.section_at(chunk.text.index("Periodic verification")) == "9.3"
+    assert chunk.section_at(chunk.text.index("Microorganisms")) == "9.2"
+    assert chunk.section_at(0) == "9"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ingest.clean import (
@@ -236,3 +238,34 @@ def test_clean_pages_keeps_one_entry_per_page_and_never_moves_text() -> None:
         "1.2 Scope\nThis guideline applies",
         "quality risk management",
     ]
+
+
+# ICH Q1 Step 2 draft (2025), PDF page 10, as pypdf extracts it: the margin line number ends each line.
+Q1_DRAFT_PAGE = """studies to support excursions or modelling). Formal and supportive stability studies and their purposes 118
+are described in various sections of this guideline. In addition to formal stability studies, guidance is 119
+provided on studies that inform stability knowledge and product understanding (refer to Section 2 – 120
+Development Studies Under Stressed and Forced Conditions). These development studies are 121
+introduced in Section 2 because some of this information is utilised to develop the primary stability 122
+protocol and the validation of stability-indicating methodologies. 123
+The guideline discusses strategies for protocol design within Section 3 - Stability Protocol Design to 124
+Section 7 - Storage Conditions. The recommendations in these sections are applicable to primary 125
+stability studies. However, the principles of protocol design are intended to apply to any stability 126
+protocol (e.g., commitment, ongoing and product lifecycle stability studies, including those to support 127
+changes). 128
+129
+3.1 General Principles 130"""
+
+
+@pytest.mark.unit
+def test_clean_pages_strips_trailing_line_numbers_of_the_ich_drafts() -> None:
+    lines = clean_pages([Q1_DRAFT_PAGE])[0].split("\n")
+    assert lines[0] == "studies to support excursions or modelling). Formal and supportive stability studies and their purposes"
+    assert lines[2].endswith("(refer to Section 2 –")  # "Section 2" at a line end is text, "120" was the number
+    assert lines[-1] == "3.1 General Principles"
+    assert not any(re.search(r"\s1[1-3]\d$", line) for line in lines)
+
+
+@pytest.mark.unit
+def test_trailing_numbers_that_do_not_run_are_kept() -> None:
+    page = "Store at 25 °C for 6\nmonths, then at 40 °C for 3\nA table row 12\nAnother row 7"
+    assert clean_pages([page])[0] == page
