@@ -53,8 +53,8 @@ def answer_markdown(answer: Answer) -> str:
         body += "\n\nClosest documents: " + ", ".join(answer.closest_documents)
     parts.append(body)
     cited = [
-        f"[^{c.marker}]: {c.title} ({c.reference}){_badge(c.status, c.doc_type)}, § {c.section or '-'}, "
-        f"p. {', '.join(map(str, c.pages))}: “{c.quote}” {c.url}"
+        f"[^{c.marker}]: {c.title} ({c.reference}){_badge(c.status, c.doc_type)}{_version(c.version_note)}, "
+        f"§ {c.section or '-'}, p. {', '.join(map(str, c.pages))}: “{c.quote}” {c.url}"
         for c in answer.citations
     ]
     return "\n".join(parts) + ("\n\n" + "\n".join(cited + notes) if cited or notes else "") + "\n"
@@ -97,6 +97,10 @@ def documents_json(rows: Sequence[DocumentStatus]) -> list[dict[str, Any]]:
 INTERNAL_BADGE = "INTERNAL LESSON: not regulatory guidance"
 
 
+def _version(note: str) -> str:
+    return f" ({note})" if note else ""
+
+
 def _badge(status: str, doc_type: str = "") -> str:
     marks = [_BADGES[status]] if status in _BADGES else []
     marks += [INTERNAL_BADGE] if doc_type == "internal_lesson" else []
@@ -116,7 +120,8 @@ def print_answer(answer: Answer, console: Console) -> None:
         section = f"§ {c.section} {c.section_title}".strip() if c.section or c.section_title else "§ (front matter)"
         head = Text(f"[{c.marker}] {c.title}{_badge(c.status, c.doc_type)}", style="bold")
         meta = Text(f"{c.reference} · {c.agency} · {section} · p. {pages}", style="dim")
-        console.print(Group(head, meta, Text(f"“{c.quote}”"), Text(c.url, style="blue underline")))
+        lines = [head, meta] + ([Text(c.version_note, style="yellow")] if c.version_note else [])
+        console.print(Group(*lines, Text(f"“{c.quote}”"), Text(c.url, style="blue underline")))
         console.print()
     if answer.closest_documents:
         console.print("Closest documents: " + ", ".join(answer.closest_documents), style="dim")
@@ -138,12 +143,13 @@ def print_passages(passages: Sequence[Passage], console: Console) -> None:
 
 
 def print_documents(rows: Sequence[DocumentStatus], console: Console) -> None:
-    table = Table("id", "status", "agency", "pages", "chunks", "file")
+    table = Table("id", "status", "version", "agency", "pages", "chunks", "file")
     for r in rows:
         where = "indexed" if r.indexed else ("present" if r.present else "missing")
         if not r.record.available_offline:
             where = "not offline"
-        table.add_row(r.record.id, r.record.status, r.record.agency, str(r.pages or ""), str(r.chunks or ""), where)
+        cells = (r.record.id, r.record.status, r.record.version_note, r.record.agency)
+        table.add_row(*cells, str(r.pages or ""), str(r.chunks or ""), where)
     console.print(table)
 
 

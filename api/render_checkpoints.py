@@ -81,7 +81,8 @@ def reference_line(ref: MapReference) -> str:
     parts = (f"§ {ref.section}" if ref.section else "", f"p. {ref.page}" if ref.page else "")
     where = ", ".join(part for part in parts if part)
     badge = f" [{ref.status.upper()}]" if ref.status != "final" else ""
-    head = f"{ref.title} ({ref.reference}){badge}" + (f", {where}" if where else "")
+    version = f" ({ref.version_note})" if ref.version_note else ""
+    head = f"{ref.title} ({ref.reference}){badge}{version}" + (f", {where}" if where else "")
     quote = f": “{ref.quote}”" if ref.quote else ""
     note = f" ({ref.note})" if ref.note else ""
     return f"{head}{quote}{note} — {_CHECKS[ref.check]} — {ref.url}"

@@ -50,7 +50,8 @@ def _citation(c: dict[str, Any]) -> str:
     linked = c["url"].startswith(("http://", "https://"))  # internal lessons have no web address
     title = f"<{c['url']}|{escape(c['title'])}>" if linked else escape(c["title"])
     head = f"*[{c['marker']}] {title}* {_badges(c)}".rstrip()
-    return f"{head}\n{escape(c['reference'])} · {escape(section)} · p. {pages}\n> {escape(quote)}"
+    version = f"\n_{escape(c['version_note'])}_" if c.get("version_note") else ""
+    return f"{head}\n{escape(c['reference'])} · {escape(section)} · p. {pages}{version}\n> {escape(quote)}"
 
 
 def checklist_blocks(checklist: dict[str, Any], limit: int = MAX_SECTION_CHARS) -> list[dict[str, Any]]:
@@ -75,7 +76,9 @@ def _map_reference(ref: dict[str, Any]) -> str:
     where = " ".join(
         p for p in (f"§ {ref['section']}" if ref["section"] else "", f"p. {ref['page']}" if ref["page"] else "") if p
     )
-    return f"<{ref['url']}|{escape(ref['reference'])}> {escape(where)} ({_CHECKS[ref['check']]})".replace("  ", " ")
+    version = f" _{escape(ref['version_note'])}_" if ref.get("version_note") else ""
+    line = f"<{ref['url']}|{escape(ref['reference'])}> {escape(where)}{version} ({_CHECKS[ref['check']]})"
+    return line.replace("  ", " ")
 
 
 def _feedback(answer_id: str, share: bool) -> dict[str, Any]:

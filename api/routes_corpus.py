@@ -49,6 +49,7 @@ def page(
         "agency": record.agency,
         "status": record.status,
         "superseded_by": record.superseded_by,
+        "version_note": record.version_note,
         "url": f"{record.url.split('#', 1)[0]}#page={page}",
         "doc_type": record.doc_type,
         "visibility": record.visibility,

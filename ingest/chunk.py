@@ -55,7 +55,9 @@ def chunk_document(
             if _is_table_of_contents(doc.text[start:end]):
                 continue
             # A piece that starts inside a numbered paragraph is named by that paragraph.
-            number, title, path = section_at(list(headings), max(start, span.heading_offset) if paragraphs else span.heading_offset)
+            number, title, path = section_at(
+                list(headings), max(start, span.heading_offset) if paragraphs else span.heading_offset
+            )
             first, last = doc.page_at(start), doc.page_at(end - 1)
             chunks.append(
                 Chunk(

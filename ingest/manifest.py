@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from kb.errors import ManifestError
 from kb.models import DocType, DocumentRecord, Jurisdiction, Status
+from kb.versions import with_version_notes
 
 __all__ = ["load_manifest", "resolve_document_path", "MANIFEST_VERSION"]
 
@@ -67,7 +68,7 @@ def load_manifest(path: Path) -> list[DocumentRecord]:
     problem = _check_relations(records)
     if problem:
         raise ManifestError(f"{path}: {problem}")
-    return records
+    return with_version_notes(records)
 
 
 def _check_relations(records: list[DocumentRecord]) -> str | None:

@@ -36,9 +36,16 @@ _SENTENCE_WORDS = frozenset({"should", "must", "shall", "is", "are", "be", "was"
 
 
 class Line(Protocol):
-    text: str
-    start: int
-    page: int
+    """A stripped text line with its offset in the document text and its 0-based page index."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def page(self) -> int: ...
 
 
 def is_gmp_annex(lines: Sequence[Line]) -> bool:
@@ -103,4 +110,4 @@ def _followed_by_paragraph(lines: Sequence[Line], i: int, section: int) -> bool:
     """A sub-title is a line of its own that the next numbered paragraph of the same section follows."""
     following = next((line.text for line in lines[i + 1 : i + 3] if line.text), "")
     m = _PARAGRAPH.match(following)
-    return bool(m) and int(m["section"]) == section
+    return m is not None and int(m["section"]) == section

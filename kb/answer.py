@@ -348,6 +348,7 @@ def _citation(marker: int, passage: Passage, draft: _Draft) -> Citation:
         doc_type=doc.doc_type,
         jurisdiction=doc.jurisdiction,
         superseded_by=doc.superseded_by,
+        version_note=doc.version_note,
     )
 
 

@@ -306,4 +306,5 @@ def _resolve(ref: Reference, record: DocumentRecord, page_text: PageText | None)
         note=ref.note,
         check=check,
         superseded_by=record.superseded_by,
+        version_note=record.version_note,
     )

@@ -90,7 +90,7 @@ class DocumentState:
     chunks: int
 
     def to_record(self) -> DocumentRecord:
-        return DocumentRecord(**self.record)
+        return DocumentRecord(**{**self.record, "will_replace": tuple(self.record.get("will_replace", ()))})
 
 
 @dataclass

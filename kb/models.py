@@ -40,6 +40,7 @@ class DocumentRecord:
     available_offline: bool = True
     notes: str = ""
     visibility: Visibility = "public"  # internal lessons are internal or confidential (kb.access)
+    version_note: str = ""  # derived from the version relations when the manifest is read (kb.versions)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class Citation:
     doc_type: str = ""
     jurisdiction: str = ""
     superseded_by: str | None = None
+    version_note: str = ""  # "Superseded by ICH Q9(R1), ...", "Draft, ...: not for implementation; ..."
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ class MapReference:
     note: str
     check: RefCheck
     superseded_by: str | None = None
+    version_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -15,6 +14,7 @@ from kb.keyword_index import KeywordIndex
 from kb.models import Chunk, DocumentRecord, Passage
 from kb.settings import RetrievalSettings
 from kb.vector_store import VectorStore
+from kb.versions import names_version, successor_in
 
 __all__ = ["retrieve", "mentions_document"]
 
@@ -43,10 +43,11 @@ def retrieve(
         [settings.dense_weight, settings.keyword_weight],
         k=settings.rrf_k,
     )
-    ranked = sorted(
-        ((cid, score * _penalty(records[chunks[cid].doc_id], question, filters, settings)) for cid, score in fused),
-        key=lambda pair: (-pair[1], pair[0]),
+    weighted = (
+        (cid, score * _penalty(records[chunks[cid].doc_id], question, filters, settings, records))
+        for cid, score in fused
     )
+    ranked = sorted(((cid, score) for cid, score in weighted if score > 0), key=lambda pair: (-pair[1], pair[0]))
     kept = _without_overlaps([chunks[cid] for cid, _ in ranked], k)
     scores = dict(ranked)
     similarity = {h.chunk_id: h.similarity for h in dense}
@@ -74,24 +75,31 @@ def _keyword_mask(
     return index.mask([cid for cid, chunk in chunks.items() if chunk.doc_id in allowed])
 
 
-def _penalty(record: DocumentRecord, question: str, filters: Filters, settings: RetrievalSettings) -> float:
-    """Authority (regulation and guideline over Q&A, over internal lessons), and superseded guidance below
-    current guidance unless the user asked for it."""
+def _penalty(
+    record: DocumentRecord,
+    question: str,
+    filters: Filters,
+    settings: RetrievalSettings,
+    records: Mapping[str, DocumentRecord],
+) -> float:
+    """Authority (regulation and guideline over Q&A, over internal lessons) times the version weight:
+    a question that names no version is answered from the current one. A superseded document whose
+    successor is indexed drops out unless asked for (its status, its id, or its version named: "the
+    2005 Q9", "Q3C(R8)"); one without an indexed successor only ranks lower. When the question names
+    the older version alone, the current one ranks lower instead."""
     authority = settings.authority_weights.get(record.doc_type, 1.0)
-    if record.status != "superseded":
-        return authority
-    if filters.wants_superseded or record.id in filters.doc_id or mentions_document(question, record):
-        return authority
-    return authority * settings.superseded_penalty
+    asked = filters.wants_superseded or record.id in filters.doc_id or names_version(question, record, records)
+    if record.status == "superseded" and not asked:
+        return 0.0 if successor_in(record, records) else authority * settings.superseded_penalty
+    older = [r for r in records.values() if r.superseded_by == record.id]
+    if any(names_version(question, r, records) for r in older) and not names_version(question, record, records):
+        return authority * settings.superseded_penalty
+    return authority
 
 
-def mentions_document(question: str, record: DocumentRecord) -> bool:
-    """True when the question names the document's code, e.g. 'Q9' for ICH Q9 or 'E6(R2)' for ICH E6(R2)."""
-    code = record.reference.split()[-1] if record.reference else ""
-    if not re.fullmatch(r"[A-Z]\d+[A-Z]?(\(R\d+\))?", code):
-        return False
-    base = code.split("(")[0]
-    return re.search(rf"(?<![\w]){re.escape(base)}(?![\d])", question, flags=re.IGNORECASE) is not None
+def mentions_document(question: str, record: DocumentRecord, records: Mapping[str, DocumentRecord]) -> bool:
+    """True when the question names this version of the document (kb.versions.names_version)."""
+    return names_version(question, record, records)
 
 
 def _without_overlaps(ranked: list[Chunk], k: int) -> list[Chunk]:

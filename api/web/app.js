@@ -263,9 +263,10 @@ function citationChip(c) {
     "data-agency": agencyKey(c.agency),
     "data-status": c.status,
     "data-jurisdiction": c.jurisdiction,
-    title: `${c.title} (${c.reference})`,
+    title: [`${c.title} (${c.reference})`, c.version_note].filter(Boolean).join(" — "),
     onclick: (event) => openViewer(citationSource(c), event.currentTarget),
   };
+  const version = c.version_note ? [" ", el("span", { class: "chip-version", text: c.version_note })] : [];
   return el(
     "button",
     attrs,
@@ -275,6 +276,7 @@ function citationChip(c) {
     " ",
     el("span", { class: "chip-loc", text: `${sectionLabel(c.section, "")} ${pagesLabel(c.pages)}` }),
     badges(c),
+    ...version,
   );
 }
 
@@ -357,7 +359,7 @@ function referenceText(ref, ...more) {
 
 // A verified reference with a page opens the source viewer; any other links to the official document.
 function mapReference(ref) {
-  const title = [ref.title, ref.note].filter(Boolean).join(" — ");
+  const title = [ref.title, ref.version_note, ref.note].filter(Boolean).join(" — ");
   const common = { "data-doc-id": ref.doc_id, "data-check": ref.check, title };
   const label = referenceText(ref);
   if (ref.check === "verified" && ref.page) {
@@ -390,7 +392,8 @@ function answerMarkdown(turn) {
   if (turn.citations.length) lines.push("", "**Sources**", "");
   for (const c of turn.citations) {
     const where = `${sectionLabel(c.section, c.section_title)}, ${pagesLabel(c.pages)}`;
-    lines.push(`- [${c.marker}] ${c.title} (${c.reference})${badgeText(c)}, ${where}: “${c.quote}” <${c.url}>`);
+    const version = c.version_note ? ` (${c.version_note})` : "";
+    lines.push(`- [${c.marker}] ${c.title} (${c.reference})${badgeText(c)}${version}, ${where}: “${c.quote}” <${c.url}>`);
   }
   return lines.join("\n") + "\n";
 }
@@ -463,13 +466,16 @@ function renderViewer(source, pages) {
   const first = pages[0];
   const last = pages[pages.length - 1];
   const superseded = first.superseded_by || source.superseded_by;
+  const versionNote = source.version_note || first.version_note;
   $("viewer-title").textContent = first.title;
   $("viewer-reference").textContent = `${first.reference} · ${first.agency}`;
   $("viewer-section").textContent = source.section || "";
   $("viewer-page").textContent = `${pagesLabel(pages.map((p) => p.page))} of ${first.pages}`;
   $("viewer-badges").replaceChildren(...badges({ ...source, status: first.status }));
-  $("viewer-superseded").hidden = first.status !== "superseded";
-  $("viewer-superseded").textContent = `This document is superseded${superseded ? ` by ${superseded}` : ""}.`;
+  $("viewer-superseded").hidden = !versionNote && first.status !== "superseded";
+  $("viewer-superseded").textContent = versionNote
+    ? `${versionNote}.`
+    : `This document is superseded${superseded ? ` by ${superseded}` : ""}.`;
   $("viewer-url").href = first.url;
   $("viewer-url").textContent = `Official document (${pagesLabel([first.page])})`;
   $("viewer-note").hidden = !source.note;

@@ -253,13 +253,16 @@ stability studies. However, the principles of protocol design are intended to ap
 protocol (e.g., commitment, ongoing and product lifecycle stability studies, including those to support 127
 changes). 128
 129
-3.1 General Principles 130"""
+3.1 General Principles 130"""  # noqa: E501 - real lines of the PDF, margin numbers included
 
 
 @pytest.mark.unit
 def test_clean_pages_strips_trailing_line_numbers_of_the_ich_drafts() -> None:
     lines = clean_pages([Q1_DRAFT_PAGE])[0].split("\n")
-    assert lines[0] == "studies to support excursions or modelling). Formal and supportive stability studies and their purposes"
+    assert (
+        lines[0]
+        == "studies to support excursions or modelling). Formal and supportive stability studies and their purposes"
+    )
     assert lines[2].endswith("(refer to Section 2 –")  # "Section 2" at a line end is text, "120" was the number
     assert lines[-1] == "3.1 General Principles"
     assert not any(re.search(r"\s1[1-3]\d$", line) for line in lines)

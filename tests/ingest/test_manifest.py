@@ -154,7 +154,9 @@ def test_real_manifest_marks_the_known_replacements() -> None:
         "ec-eudralex-v4-annex11-2011",
         "ec-eudralex-v4-annex15-2015",
     ]
-    assert {(r.jurisdiction, r.agency.split()[0], r.available_offline) for r in eu_annexes} == {("EU", "European", True)}
+    assert {(r.jurisdiction, r.agency.split()[0], r.available_offline) for r in eu_annexes} == {
+        ("EU", "European", True)
+    }
     assert records["fda-cber-potency-assurance-draft-2023"].status == "draft"
     assert records["fda-cber-potency-tests-2011"].status == "final"
     assert "Potency Assurance" in records["fda-cber-potency-tests-2011"].notes

@@ -117,7 +117,7 @@ def test_filters_restrict_both_rankings():
 
 def test_mentions_document_matches_the_code_not_a_longer_one():
     q9 = RECORDS["old-q9"]
-    assert mentions_document("What does ICH Q9 say?", q9)
-    assert mentions_document("q9 risk tools", q9)
-    assert not mentions_document("What does Q99 say?", q9)
-    assert not mentions_document("What does Q10 say?", q9)
+    assert mentions_document("What does ICH Q9 say?", q9, RECORDS)
+    assert mentions_document("q9 risk tools", q9, RECORDS)
+    assert not mentions_document("What does Q99 say?", q9, RECORDS)
+    assert not mentions_document("What does Q10 say?", q9, RECORDS)
