@@ -48,16 +48,15 @@ def chunk_document(
 ) -> list[Chunk]:
     splitter = _splitter(tokenizer, settings)
     chunks: list[Chunk] = []
-    splitting = [h for h in headings if h.splits]
-    paragraphs = [h for h in headings if not h.splits]
-    for span in _section_spans(doc, splitting, tokenizer):
+    every = list(headings)
+    paragraphs = [h for h in every if not h.splits]
+    for span in _section_spans(doc, [h for h in every if h.splits], tokenizer):
         for start, end in _split_span(doc.text, span, splitter, tokenizer, settings):
             if _is_table_of_contents(doc.text[start:end]):
                 continue
-            # A piece that starts inside a numbered paragraph is named by that paragraph.
-            number, title, path = section_at(
-                list(headings), max(start, span.heading_offset) if paragraphs else span.heading_offset
-            )
+            # No splitting heading lies inside a span, so this is the span's heading, or the numbered
+            # paragraph the piece starts in.
+            number, title, path = section_at(every, max(start, span.heading_offset))
             first, last = doc.page_at(start), doc.page_at(end - 1)
             chunks.append(
                 Chunk(

@@ -11,7 +11,7 @@ import functools
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ingest.chunk import chunk_document, embedding_text
@@ -128,6 +128,8 @@ def ingest_corpus(
     wanted = {r.id for r, _ in sources.documents}
     removed = sorted(doc_id for doc_id in state.documents if doc_id not in wanted)
     if not planned and not removed and not rebuild:
+        if _refresh_version_notes(state, sources.documents):
+            write_state(paths, state)
         return IngestReport(unchanged=unchanged, skipped=skipped, snapshot=state.snapshot, seconds=_since(began))
 
     parsed, parse_skips = _parse_all(planned, deps.tokenizer(), settings, show)
@@ -148,6 +150,7 @@ def ingest_corpus(
             pages=len(pages),
             chunks=len(chunks),
         )
+    _refresh_version_notes(state, sources.documents)
     _rebuild_keyword_index(paths, state)
     write_state(paths, state)
     if rebuild:
@@ -164,6 +167,17 @@ def ingest_corpus(
         seconds=_since(began),
         embed_seconds=round(embed_seconds, 3),
     )
+
+
+def _refresh_version_notes(state: IndexState, documents: Sequence[tuple[DocumentRecord, Path]]) -> bool:
+    """Bring the stored version notes up to the manifest's; True when one changed."""
+    changed = False
+    for record, _ in documents:
+        known = state.documents.get(record.id)
+        if known is not None and known.record.get("version_note", "") != record.version_note:
+            state.documents[record.id] = replace(known, record={**known.record, "version_note": record.version_note})
+            changed = True
+    return changed
 
 
 @dataclass(frozen=True)

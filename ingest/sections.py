@@ -295,7 +295,7 @@ class _Outline:
             placed: tuple[str, int] | None = self._place_named(candidate)
         elif candidate.kind == "annex_section":
             self.last_decimal, self.in_annex = (), True
-            placed = candidate.label, 1 + len(re.findall(r"[.\-]", candidate.label)) - 1
+            placed = candidate.label, len(re.findall(r"[.\-]", candidate.label))  # "A3-4.1" is level 2
         elif self.references is not None and not self._leaves_references(candidate):
             return None  # numbered entries of a reference list
         else:

@@ -73,7 +73,12 @@ def short_hash(value: Any) -> str:
 
 
 def record_hash(record: DocumentRecord) -> str:
-    return short_hash(dataclasses.asdict(record))
+    """The record's own fields. `version_note` is left out: it is derived from other entries (a new draft
+    that will replace Q5C changes Q5C's note), and re-embedding a document for it would be wasted work;
+    the ingest refreshes stored notes without touching the index."""
+    fields = dataclasses.asdict(record)
+    fields.pop("version_note", None)
+    return short_hash(fields)
 
 
 def snapshot_id(documents: dict[str, DocumentState]) -> str:

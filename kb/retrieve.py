@@ -16,7 +16,7 @@ from kb.settings import RetrievalSettings
 from kb.vector_store import VectorStore
 from kb.versions import names_version, successor_in
 
-__all__ = ["retrieve", "mentions_document"]
+__all__ = ["retrieve"]
 
 
 def retrieve(
@@ -43,10 +43,11 @@ def retrieve(
         [settings.dense_weight, settings.keyword_weight],
         k=settings.rrf_k,
     )
-    weighted = (
-        (cid, score * _penalty(records[chunks[cid].doc_id], question, filters, settings, records))
-        for cid, score in fused
-    )
+    weights = {
+        doc_id: _penalty(records[doc_id], question, filters, settings, records)
+        for doc_id in {chunks[cid].doc_id for cid, _ in fused}
+    }
+    weighted = ((cid, score * weights[chunks[cid].doc_id]) for cid, score in fused)
     ranked = sorted(((cid, score) for cid, score in weighted if score > 0), key=lambda pair: (-pair[1], pair[0]))
     kept = _without_overlaps([chunks[cid] for cid, _ in ranked], k)
     scores = dict(ranked)
@@ -95,11 +96,6 @@ def _penalty(
     if any(names_version(question, r, records) for r in older) and not names_version(question, record, records):
         return authority * settings.superseded_penalty
     return authority
-
-
-def mentions_document(question: str, record: DocumentRecord, records: Mapping[str, DocumentRecord]) -> bool:
-    """True when the question names this version of the document (kb.versions.names_version)."""
-    return names_version(question, record, records)
 
 
 def _without_overlaps(ranked: list[Chunk], k: int) -> list[Chunk]:

@@ -117,6 +117,22 @@ def test_rerun_with_nothing_changed_writes_nothing(settings, deps, embedder):
     assert _tree(settings.data_dir) == before
 
 
+def test_a_new_draft_updates_the_note_of_what_it_replaces_without_re_embedding(settings, deps, embedder, corpus):
+    first = ingest_corpus(settings, deps=deps, progress=False)
+    calls = embedder.calls
+    corpus.entries["draft"] = manifest_entry(
+        "draft", None, None, status="draft", will_replace=["q5c"], available_offline=False, version="Step 2"
+    )
+    corpus.write()
+    again = ingest_corpus(settings, deps=deps, progress=False)
+    assert again.unchanged == ["cpg", "q5c"] and again.snapshot == first.snapshot
+    assert embedder.calls == calls
+    state = read_state(IndexPaths(settings.data_dir))
+    assert state is not None
+    assert state.documents["q5c"].record["version_note"] == "Current; the REF draft draft would replace it once final"
+    assert state.documents["cpg"].record["version_note"] == ""
+
+
 def test_changed_document_is_replaced(settings, deps, store, corpus):
     first = ingest_corpus(settings, deps=deps, progress=False)
     corpus.add("q5c", SHARED_CORPUS / SOURCES["part11"], name="q5c.pdf")

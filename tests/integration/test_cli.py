@@ -81,7 +81,7 @@ def test_docs_lists_present_and_not_offline(regkb_env):
 def test_noop_reingest_exits_zero_and_writes_nothing(regkb_env):
     result = runner.invoke(app, ["ingest", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "0 added, 0 replaced, 0 removed, 32 unchanged, 0 skipped" in result.stdout  # 18 PDFs + 14 lessons
+    assert "0 added, 0 replaced, 0 removed, 51 unchanged, 0 skipped" in result.stdout  # 37 PDFs + 14 lessons
 
 
 def test_ingest_reports_bad_files_and_exits_3(tmp_path, monkeypatch):
@@ -120,7 +120,7 @@ def test_corpus_fetch_from_the_mirror(tmp_path, monkeypatch):
     monkeypatch.setenv("REGKB_DATA_DIR", str(tmp_path / "data"))
     result = runner.invoke(app, ["corpus", "fetch", "--mirror", str(SHARED_CORPUS)])
     assert result.exit_code == 0, result.output
-    assert "18 copied" in result.stdout and "not_offline" in result.stdout
+    assert "37 copied" in result.stdout and "not_offline" in result.stdout
     assert (tmp_path / "data" / "corpus" / "fda" / "fda-process-validation-general-principles-2011.pdf").is_file()
     again = runner.invoke(app, ["corpus", "fetch", "--mirror", str(SHARED_CORPUS)])
-    assert "18 present" in again.stdout
+    assert "37 present" in again.stdout

@@ -97,11 +97,13 @@ def _squeezed(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def _on_pdf_page(quote: str, doc_id: str, page: int) -> bool:
-    """Independent of regkb's cleaning: the quote's letters, in order, on the PDF page as pypdf reads it
-    (line numbers at either end of a line dropped first: the ICH Step 2 drafts number their lines)."""
-    pdf_page = PdfReader(resolve_document_path(RECORDS[doc_id], SHARED_CORPUS)).pages[page - 1]
-    for raw in (pdf_page.extract_text(), pdf_page.extract_text(extraction_mode="layout")):
+def _on_pdf_pages(quote: str, doc_id: str, pages: tuple[int, ...]) -> bool:
+    """Independent of regkb's cleaning: the quote's letters, in order, on the cited PDF pages as pypdf
+    reads them (line numbers at either end of a line dropped first: the ICH Step 2 drafts number their
+    lines). A quote may run over a page break, as Q6B's 4.2.4 does from page 14 to 15."""
+    reader = PdfReader(resolve_document_path(RECORDS[doc_id], SHARED_CORPUS))
+    for mode in ("plain", "layout"):
+        raw = " ".join(reader.pages[p - 1].extract_text(extraction_mode=mode) for p in pages)
         unnumbered = re.sub(r"(?m)^\s*\d{1,4}\s|\s\d{1,4}\s*$", " ", raw)
         if _squeezed(quote) in _squeezed(unnumbered):
             return True
@@ -127,8 +129,8 @@ def test_question_is_answered_from_its_document_section_and_page(real_kb, doc_id
         if c.doc_id == doc_id and page in c.pages and c.section == section
     ]
     assert matches, cited
-    citation, page = matches[0]
-    assert _on_pdf_page(citation.quote, doc_id, page), citation.quote
+    citation = matches[0][0]
+    assert _on_pdf_pages(citation.quote, doc_id, citation.pages), citation.quote
 
 
 def test_draft_citations_say_what_they_would_replace(real_kb):

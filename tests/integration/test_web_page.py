@@ -221,15 +221,22 @@ def test_no_evidence_is_a_notice_with_the_closest_documents(page):
 
 
 def test_draft_superseded_and_internal_material_is_badged(page):
+    # A question naming no version is answered from Q9(R1); naming the 2005 text brings the old one.
     chips = ask(page, "What are the principles of quality risk management?").get_by_test_id("citation-chip")
+    expect(chips.and_(page.locator("[data-status='superseded']"))).to_have_count(0)
+    chips = ask(page, "Under the 2005 Q9, what were the principles of quality risk management?").get_by_test_id(
+        "citation-chip"
+    )
     superseded = chips.and_(page.locator("[data-status='superseded']")).first
     expect(superseded.locator(".badge.superseded")).to_have_text("SUPERSEDED")
+    expect(superseded.locator(".chip-version")).to_have_text(re.compile(r"^Superseded by ICH Q9\(R1\), Step 4"))
     superseded.click()
     expect(page.locator("#viewer-badges")).to_have_text(re.compile(r"^\s*SUPERSEDED$"))
-    expect(page.locator("#viewer-superseded")).to_be_visible()
+    expect(page.locator("#viewer-superseded")).to_have_text(re.compile(r"^Superseded by ICH Q9\(R1\)"))
     page.keyboard.press("Escape")
     chips = ask(page, "What does a BIMO inspection of a clinical investigator cover?").get_by_test_id("citation-chip")
     expect(chips.first.locator(".badge.draft")).to_have_text("DRAFT")
+    expect(chips.first.locator(".chip-version")).to_have_text("Draft, June 2024: not for implementation")
     lesson = {"marker": 1, "doc_id": "lesson-1", "title": "Lesson", "status": "final", "doc_type": "internal_lesson"}
     chip = page.evaluate("c => citationChip({...c, jurisdiction: 'internal', pages: [1]}).outerHTML", lesson)
     assert 'class="badge internal">INTERNAL<' in chip and "DRAFT" not in chip

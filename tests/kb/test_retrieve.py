@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kb.filters import Filters, chunk_metadata
 from kb.keyword_index import build_keyword_index
 from kb.models import Chunk, DocumentRecord, Passage
-from kb.retrieve import mentions_document, retrieve
+from kb.retrieve import retrieve
 from kb.settings import RetrievalSettings
+from kb.versions import names_version
 from tests.fakes import FakeEmbedder, MemoryStore
 
 pytestmark = pytest.mark.unit
@@ -61,13 +64,19 @@ CHUNKS = {
 }
 
 
-def _passages(question: str, filters: Filters = Filters(), k: int = 5, penalty: float = 0.9) -> list[Passage]:
+def _passages(
+    question: str,
+    filters: Filters = Filters(),
+    k: int = 5,
+    penalty: float = 0.9,
+    records: dict[str, DocumentRecord] = RECORDS,
+) -> list[Passage]:
     embedder, store = FakeEmbedder(), MemoryStore()
     ids = list(CHUNKS)
     store.add(
         ids,
         embedder.embed_documents([CHUNKS[c].text for c in ids]),
-        [chunk_metadata(RECORDS[CHUNKS[c].doc_id], CHUNKS[c]) for c in ids],
+        [chunk_metadata(records[CHUNKS[c].doc_id], CHUNKS[c]) for c in ids],
     )
     passages = retrieve(
         question,
@@ -77,7 +86,7 @@ def _passages(question: str, filters: Filters = Filters(), k: int = 5, penalty: 
         store=store,
         keyword_index=build_keyword_index(ids, [CHUNKS[c].text for c in ids]),
         chunks=CHUNKS,
-        records=RECORDS,
+        records=records,
         settings=RetrievalSettings(superseded_penalty=penalty),
     )
     assert all(p.dense_similarity is not None for p in passages)
@@ -115,9 +124,18 @@ def test_filters_restrict_both_rankings():
     assert _search("quality unit batch records risk", Filters(agency=("FDA",))) == ["fda-doc#p1-c0"]
 
 
-def test_mentions_document_matches_the_code_not_a_longer_one():
+def test_a_question_names_the_code_not_a_longer_one():
     q9 = RECORDS["old-q9"]
-    assert mentions_document("What does ICH Q9 say?", q9, RECORDS)
-    assert mentions_document("q9 risk tools", q9, RECORDS)
-    assert not mentions_document("What does Q99 say?", q9, RECORDS)
-    assert not mentions_document("What does Q10 say?", q9, RECORDS)
+    assert names_version("What does ICH Q9 say?", q9, RECORDS)
+    assert names_version("q9 risk tools", q9, RECORDS)
+    assert not names_version("What does Q99 say?", q9, RECORDS)
+    assert not names_version("What does Q10 say?", q9, RECORDS)
+
+
+def test_a_superseded_document_whose_successor_is_indexed_answers_only_when_named():
+    old = replace(RECORDS["old-q9"], superseded_by="new-guide", version="Step 4, 2005")
+    records = {**RECORDS, "old-q9": old}
+    default = [p.chunk.chunk_id for p in _passages("hazard identification risk analysis", records=records)]
+    assert "old-q9#p1-c0" not in default and "new-guide#p1-c0" in default
+    named = [p.chunk.chunk_id for p in _passages("the 2005 Q9 on hazard identification", records=records)]
+    assert "old-q9#p1-c0" in named
