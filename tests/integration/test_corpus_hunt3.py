@@ -100,12 +100,22 @@ def _squeezed(text: str) -> str:
 def _on_pdf_pages(quote: str, doc_id: str, pages: tuple[int, ...]) -> bool:
     """Independent of regkb's cleaning: the quote's letters, in order, on the cited PDF pages as pypdf
     reads them (line numbers at either end of a line dropped first: the ICH Step 2 drafts number their
-    lines). A quote may run over a page break, as Q6B's 4.2.4 does from page 14 to 15."""
+    lines). A quote over a page break (Q6B 4.2.4, pages 14-15) must start on the first page and end on
+    the second; the running header between them is page furniture, not part of the quote."""
     reader = PdfReader(resolve_document_path(RECORDS[doc_id], SHARED_CORPUS))
+    wanted = _squeezed(quote)
     for mode in ("plain", "layout"):
-        raw = " ".join(reader.pages[p - 1].extract_text(extraction_mode=mode) for p in pages)
-        unnumbered = re.sub(r"(?m)^\s*\d{1,4}\s|\s\d{1,4}\s*$", " ", raw)
-        if _squeezed(quote) in _squeezed(unnumbered):
+        texts = [
+            _squeezed(
+                re.sub(r"(?m)^\s*\d{1,4}\s|\s\d{1,4}\s*$", " ", reader.pages[p - 1].extract_text(extraction_mode=mode))
+            )
+            for p in pages
+        ]
+        if len(texts) == 1 and wanted in texts[0]:
+            return True
+        if len(texts) == 2 and any(
+            texts[0].endswith(wanted[:cut]) and texts[1].find(wanted[cut:]) >= 0 for cut in range(1, len(wanted))
+        ):
             return True
     return False
 
