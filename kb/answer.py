@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from kb.models import Answer, Chunk, Citation, ParsedDocument, Passage
-from kb.quotes import normalise_ws, split_units, verify_quote
+from kb.quotes import looks_tabular, normalise_ws, split_units, verify_quote
 from kb.settings import AnswerSettings
 from kb.text import content_terms
 
@@ -160,10 +160,14 @@ def _sentences(rank: int, chunk: Chunk) -> list[_Sentence]:
             (index == 0 and text[0].islower()) or (index == len(units) - 1 and not _ENDS_SENTENCE.search(text))
         )
         heading = unit.kind == "heading"
+        if looks_tabular(chunk.text[unit.start : unit.end]):
+            continue  # flattened table cells never become a quote (see kb.quotes.looks_tabular)
         eligible = not heading and not fragment and len(text.split()) >= _MIN_LEAD_WORDS
         terms = frozenset(content_terms(text))
         sentences.append(
-            _Sentence(rank, index, unit.start, unit.end, text, terms, heading, eligible, bullet=unit.kind == "bullet")
+            _Sentence(
+                rank, len(sentences), unit.start, unit.end, text, terms, heading, eligible, bullet=unit.kind == "bullet"
+            )
         )
     return sentences
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["TextUnit", "normalise_ws", "verify_quote", "split_sentences", "split_units"]
+__all__ = ["TextUnit", "normalise_ws", "verify_quote", "split_sentences", "split_units", "looks_tabular"]
 
 UnitKind = Literal["sentence", "bullet", "heading"]
 
@@ -69,6 +69,26 @@ def verify_quote(quote: str, page_texts: Sequence[str]) -> bool:
     """True when the quote, whitespace aside, occurs in the cited pages read one after another."""
     needle = normalise_ws(quote)
     return bool(needle) and needle in normalise_ws(" ".join(page_texts))
+
+
+# Table cells as pypdf flattens them: prose lines of this corpus run 70-100 characters, cell lines are
+# short ("Specificity/", "Selectivity", "or assay"), and row lines are mostly numbers ("B 3 520 352 000
+# Not specified (a) 2 930", Annex 1 Table 1). A unit of three lines or more that reads like that is a
+# table, not a sentence: quoting it would put cells next to each other that the table keeps apart.
+_TABLE_MIN_LINES = 3
+_CELL_LINE_CHARS = 45
+_NUMBER = re.compile(r"^[<>≤≥±]?\d[\d.,%]*$")
+
+
+def looks_tabular(text: str) -> bool:
+    """True when `text` (a unit with its line breaks) is flattened table cells or rows."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if len(lines) < _TABLE_MIN_LINES:
+        return False
+    if sum(len(line) for line in lines) / len(lines) < _CELL_LINE_CHARS:
+        return True
+    rows = sum(1 for line in lines if sum(bool(_NUMBER.match(t)) for t in line.split()) >= 2 and line[-1] not in ".;:")
+    return rows * 2 >= len(lines)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

@@ -23,7 +23,8 @@ _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 
 
 def version_note(record: DocumentRecord, records: Mapping[str, DocumentRecord]) -> str:
-    """ "Superseded by ...", "Draft ...: not for implementation ...", "... draft would replace it", or ""."""
+    """The record's version line: superseded by whom, a draft and what it replaces, current but due to be
+    replaced by a draft, or "" for a current document nothing is set to replace."""
     if record.status == "superseded":
         successor = records.get(record.superseded_by or "")
         if successor is None:
@@ -41,6 +42,7 @@ def version_note(record: DocumentRecord, records: Mapping[str, DocumentRecord]) 
 
 
 def with_version_notes(records: Sequence[DocumentRecord]) -> list[DocumentRecord]:
+    """The records with their `version_note` filled from the relations among them (the whole manifest)."""
     by_id = {r.id: r for r in records}
     return [dataclasses.replace(r, version_note=version_note(r, by_id)) for r in records]
 

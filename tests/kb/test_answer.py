@@ -386,3 +386,17 @@ def test_a_lead_sentence_announcing_a_list_brings_the_list() -> None:
     )
     assert answer.citations[0].quote == answer.answer.removesuffix(" [1]")
     assert verify_quote(answer.citations[0].quote, [STAGES_PAGE])
+
+
+def test_a_table_is_never_quoted(corpus: _Corpus) -> None:
+    table = (
+        "Table 1: Maximum permitted total particle concentration for classification\n"
+        "Grade\nMaximum limits for total particle\n≥ 0.5 µm/m3\nat rest in operation\n"
+        "A 3 520 3 520 Not specified\nB 3 520 352 000 Not specified\nC 352 000 3 520 000 2 930 29 300\n\n"
+        "Cleanroom classification limits for grade A and grade B particle concentration are given in the table."
+    )
+    corpus.add(_record("annex1"), table)
+    answer = _answer(corpus, "grade B particle concentration limits", [corpus.passage("annex1", "Table 1", "table.")])
+    assert [c.quote for c in answer.citations] == [
+        "Cleanroom classification limits for grade A and grade B particle concentration are given in the table."
+    ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.quotes import normalise_ws, split_sentences, split_units, verify_quote
+from kb.quotes import looks_tabular, normalise_ws, split_sentences, split_units, verify_quote
 
 pytestmark = pytest.mark.unit
 
@@ -100,3 +100,42 @@ def test_split_sentences_does_not_take_a_wrapped_line_for_a_heading() -> None:
 
 def test_split_sentences_of_blank_text_is_empty() -> None:
     assert split_sentences(" \n\n ") == []
+
+
+# EU GMP Annex 1 (2022), PDF page 13, Table 1 as extracted: stacked headers, then one line per row.
+ANNEX1_TABLE = """Grade
+Maximum limits for total particle
+≥ 0.5 µm/m3
+Maximum limits for total particle
+≥ 5 µm/m3
+at rest in operation at rest in operation
+A 3 520 3 520 Not specified (a) Not specified (a)
+B 3 520 352 000 Not specified (a) 2 930
+C 352 000 3 520 000 2 930 29 300"""
+# ICH Q2(R2), PDF page 24, Table 3: cells of two columns interleaved line by line.
+Q2R2_TABLE = """Technique Separation techniques (e.g.,
+HPLC, GC, CE) for impurities
+or assay
+Separation techniques with relative
+area quantitation (e.g., product-related
+substances such as charge
+variants)"""
+# Annex 1, PDF page 9, paragraph 4.14: prose with numbers.
+ANNEX1_PROSE = """and/or an airflow relative to the background environment of a lower grade under all operational
+conditions and should flush the area effectively. Adjacent rooms of different grades should have an
+air pressure difference of a minimum of 10 Pascals (guidance value)."""
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "tabular"), [(ANNEX1_TABLE, True), (Q2R2_TABLE, True), (ANNEX1_PROSE, False)])
+def test_flattened_tables_are_recognised_and_prose_is_not(text: str, tabular: bool) -> None:
+    assert looks_tabular(text) is tabular
+
+
+@pytest.mark.unit
+def test_rows_of_numbers_are_a_table_even_in_long_lines() -> None:
+    rows = "\n".join(
+        f"Solvent number {n} with limits 410 ppm 4.1 mg/day 3 and a long padded cell text" for n in range(4)
+    )
+    assert looks_tabular(rows)
+    assert not looks_tabular("A 3 520 3 520\nB 3 520 352 000")  # two lines are not yet a table
