@@ -151,7 +151,7 @@ def term_coverage(question: str, passages: Sequence[Passage]) -> float:
 
 def _sentences(rank: int, chunk: Chunk) -> list[_Sentence]:
     units = split_units(chunk.text)
-    sentences = []
+    sentences: list[_Sentence] = []
     for index, unit in enumerate(units):
         text = normalise_ws(chunk.text[unit.start : unit.end])
         # The chunker cuts inside sentences (overlap, window limit): a first sentence starting in
