@@ -112,30 +112,36 @@ at rest in operation at rest in operation
 A 3 520 3 520 Not specified (a) Not specified (a)
 B 3 520 352 000 Not specified (a) 2 930
 C 352 000 3 520 000 2 930 29 300"""
-# ICH Q2(R2), PDF page 24, Table 3: cells of two columns interleaved line by line.
-Q2R2_TABLE = """Technique Separation techniques (e.g.,
-HPLC, GC, CE) for impurities
-or assay
-Separation techniques with relative
-area quantitation (e.g., product-related
-substances such as charge
-variants)"""
+# ICH Part 11 guidance, PDF page 10: prose with a date in it.
+PART11_PROSE = """If a system has been changed since August 20, 1997, and if the changes would prevent the
+system from meeting predicate rule requirements, Part 11 controls should be applied to Part 11
+records and signatures pursuant to the enforcement policy expressed in this guidance."""
 # Annex 1, PDF page 9, paragraph 4.14: prose with numbers.
 ANNEX1_PROSE = """and/or an airflow relative to the background environment of a lower grade under all operational
 conditions and should flush the area effectively. Adjacent rooms of different grades should have an
 air pressure difference of a minimum of 10 Pascals (guidance value)."""
 
 
+# ICH Q5E, PDF page 13: a sentence that starts late on its first line and ends early on its last.
+Q5E_PROSE = """During early phases of nonclinical and clinical
+studies, comparability testing is generally not as extensive as for an approved
+product."""
+
+
 @pytest.mark.unit
-@pytest.mark.parametrize(("text", "tabular"), [(ANNEX1_TABLE, True), (Q2R2_TABLE, True), (ANNEX1_PROSE, False)])
+@pytest.mark.parametrize(
+    ("text", "tabular"), [(ANNEX1_TABLE, True), (PART11_PROSE, False), (ANNEX1_PROSE, False), (Q5E_PROSE, False)]
+)
 def test_flattened_tables_are_recognised_and_prose_is_not(text: str, tabular: bool) -> None:
     assert looks_tabular(text) is tabular
 
 
 @pytest.mark.unit
-def test_rows_of_numbers_are_a_table_even_in_long_lines() -> None:
-    rows = "\n".join(
-        f"Solvent number {n} with limits 410 ppm 4.1 mg/day 3 and a long padded cell text" for n in range(4)
+def test_rows_of_numbers_are_a_table() -> None:
+    # ICH Q3C(R9), PDF page 10: the worked example of option 2.
+    rows = (
+        "Component Amount in formulation Acetonitrile content Daily exposure\n"
+        "Drug substance 0.3 g 800 ppm 0.24 mg\nExcipient 1 0.9 g 2000 ppm 1.80 mg\nExcipient 2 3.8 g 800 ppm 3.04 mg"
     )
     assert looks_tabular(rows)
     assert not looks_tabular("A 3 520 3 520\nB 3 520 352 000")  # two lines are not yet a table
