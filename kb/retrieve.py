@@ -8,7 +8,7 @@ import numpy as np
 
 from kb.embedder import Embedder
 from kb.filters import Filters, chroma_where, record_matches
-from kb.fuse import reciprocal_rank_fusion
+from kb.fuse import convex_fusion, reciprocal_rank_fusion
 from kb.glossary import Glossary
 from kb.keyword_index import KeywordIndex
 from kb.models import Chunk, DocumentRecord, Passage
@@ -38,17 +38,23 @@ def retrieve(
     query = embedder.embed_query(text)
     dense = store.query(query, settings.candidates, chroma_where(filters))
     keyword = keyword_index.search(text, settings.candidates, _keyword_mask(filters, keyword_index, chunks, records))
-    fused = reciprocal_rank_fusion(
-        [[h.chunk_id for h in dense], [h.chunk_id for h in keyword]],
-        [settings.dense_weight, settings.keyword_weight],
-        k=settings.rrf_k,
-    )
+    weights_by_list = [settings.dense_weight, settings.keyword_weight]
+    if settings.fusion == "convex":
+        fused = convex_fusion(
+            [[(h.chunk_id, h.similarity) for h in dense], [(h.chunk_id, h.score) for h in keyword]], weights_by_list
+        )
+    else:
+        fused = reciprocal_rank_fusion(
+            [[h.chunk_id for h in dense], [h.chunk_id for h in keyword]], weights_by_list, k=settings.rrf_k
+        )
     weights = {
         doc_id: _penalty(records[doc_id], question, filters, settings, records)
         for doc_id in {chunks[cid].doc_id for cid, _ in fused}
     }
-    weighted = ((cid, score * weights[chunks[cid].doc_id]) for cid, score in fused)
-    ranked = sorted(((cid, score) for cid, score in weighted if score > 0), key=lambda pair: (-pair[1], pair[0]))
+    # A weight of 0 drops the document (superseded, successor indexed); a fused score of 0 (last in the
+    # only list that found it) still ranks.
+    weighted = ((cid, score * weights[chunks[cid].doc_id]) for cid, score in fused if weights[chunks[cid].doc_id] > 0)
+    ranked = sorted(weighted, key=lambda pair: (-pair[1], pair[0]))
     kept = _without_overlaps([chunks[cid] for cid, _ in ranked], k)
     scores = dict(ranked)
     similarity = {h.chunk_id: h.similarity for h in dense}

@@ -6,8 +6,9 @@ Built once at each entry point (CLI, API) and passed down; nothing reads the env
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -50,28 +51,42 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(
         40, ge=1, description="Candidates taken from each of BM25 and dense retrieval before fusion."
     )
+    fusion: Literal["rrf", "convex"] = Field(
+        "convex",
+        description="How the BM25 and dense rankings combine: a convex combination of min-max normalised scores "
+        "weighted by dense_weight and keyword_weight (beat rank fusion on the dev questions of the 37-document "
+        "corpus, evals/reports/history.md), or reciprocal rank fusion (rrf_k).",
+    )
     rrf_k: int = Field(
         20,
         ge=1,
-        description="Reciprocal rank fusion constant (score = sum of weight / (rrf_k + rank)); 20 beat the usual 60 "
-        "on the dev questions (evals/reports/history.md).",
+        description="Reciprocal rank fusion constant (score = sum of weight / (rrf_k + rank)) when fusion is rrf; "
+        "20 beat the usual 60 on the dev questions (evals/reports/history.md).",
     )
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
-    keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    dense_weight: float = Field(0.4, ge=0, description="Weight of the dense ranking in fusion.")
+    keyword_weight: float = Field(0.6, ge=0, description="Weight of the BM25 ranking in fusion.")
     superseded_penalty: float = Field(
         0.9,
         ge=0,
         le=1,
-        description="Fused score multiplier for superseded documents unless they are asked for. With rrf_k 20, "
-        "rank 1 in both lists scores 2/21 = 0.095 and rank 3 in both 2/23 = 0.087, so 0.9 drops a superseded "
-        "chunk below current chunks of similar relevance while it still surfaces when nothing current covers "
-        "the topic (ICH Q9 is superseded, and Q9(R1) is not in the local corpus).",
+        description="Fused score multiplier for a superseded document whose successor is not indexed, unless it is "
+        "asked for (one whose successor is indexed drops out): it ranks below current text of similar relevance "
+        "and still surfaces when nothing current covers the topic (ICH E6(R2); E6(R3) is not in the local corpus).",
     )
     authority_weights: dict[str, float] = Field(
         default_factory=lambda: dict(AUTHORITY_WEIGHTS),
         description="Fused-score multiplier by document type: regulations and guidelines 1.0, Q&A and reflection "
         "papers 0.95, internal lessons 0.85, so an internal lesson ranks below guidance of similar relevance.",
     )
+
+    @model_validator(mode="after")
+    def _one_ranking_counts(self) -> RetrievalSettings:
+        if self.dense_weight == 0 and self.keyword_weight == 0:
+            raise ValueError(
+                "dense_weight and keyword_weight are both 0, so no passage could rank; "
+                "set REGKB_RETRIEVAL__DENSE_WEIGHT or REGKB_RETRIEVAL__KEYWORD_WEIGHT above 0"
+            )
+        return self
 
 
 class AnswerSettings(BaseModel):
