@@ -33,7 +33,9 @@ def _heading_reserve(chunk_tokens: int) -> int:
 
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 # Table-of-contents lines ("F. Chemistry, Manufacturing ... ........ 4") match many queries and answer none.
-_DOT_LEADER = re.compile(r"(\.\s?){5,}\s*[\divxlc]+\s*$", re.IGNORECASE)
+# The page number is optional: pypdf drops it from many ICH tables of contents ("4.1 Definition of a PACMP
+# .........."), and an appendix may be numbered "A1-1".
+_DOT_LEADER = re.compile(r"(\.\s?){5,}\s*(?:[A-Z]\d{0,2}-)?[\divxlc]*\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ __all__ = [
 ]
 
 # Bump when parsing, cleaning, sectioning or chunking changes what an index contains.
-PIPELINE_VERSION = 5  # 5: trailing line numbers, EU GMP annex paragraphs, new heading styles (issue 11)
+# 5: trailing line numbers, EU GMP annex paragraphs, new heading styles (issue 11)
+# 6: table-of-contents lines without a page number are not chunked (issue 11)
+PIPELINE_VERSION = 6
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,22 @@ def test_table_of_contents_is_not_chunked():
     assert chunks and all("......" not in c.text for c in chunks)
 
 
+def test_table_of_contents_lines_without_page_numbers_are_not_chunked():
+    # Real lines of the ICH Q12 and Q1 (Step 2) tables of contents as pypdf reads them: the page numbers
+    # are lost, or the appendix is paged "A1-1"; a line of dots is a chunk of its own in word pieces.
+    toc = (
+        "TABLE OF CONTENTS\n"
+        "4 POST-APPROVAL CHANGE MANAGEMENT PROTOCOL (PACMP) .................\n"
+        "4.1 Definition of a PACMP " + "." * 85 + " 15\n"
+        "4.3 Elements of a PACMP " + "." * 87 + "\n"
+        "ANNEX 1 REDUCED STABILITY PROTOCOL DESIGN " + "." * 71 + " A1-1\n"
+    )
+    doc = _doc([toc, "4. POST-APPROVAL CHANGE MANAGEMENT PROTOCOL\n" + _sentences("pacmp", 4)])
+    chunks = chunk_document(doc, find_headings(doc), TOKENIZER, SETTINGS)
+    assert chunks and all("....." not in c.text for c in chunks)
+    assert any("pacmp sentence" in c.text for c in chunks)
+
+
 def test_embedding_text_prefix_is_cut_to_fit_the_model():
     doc = _doc(["1. INTRODUCTION\n" + _sentences("alpha", 30)])
     chunk = chunk_document(doc, _headings(doc, ("1.", "INTRODUCTION")), TOKENIZER, SETTINGS)[0]
