@@ -136,6 +136,27 @@ def test_flattened_tables_are_recognised_and_prose_is_not(text: str, tabular: bo
     assert looks_tabular(text) is tabular
 
 
+# ICH Q2(R2), PDF page 24, Table 3 as pypdf reads it: two columns' cells run together in one "sentence".
+Q2R2_TEXT_CELLS = """Absence of relevant interference:
+With product, buffer, or
+appropriate matrix, and between
+individual peaks of interest
+Spiking with known impurities/
+excipients"""
+# FDA Phase 1 IND guidance, PDF page 5: the narrowest prose column of the corpus.
+IND_PROSE = """In
+that case, sponsors should simply state this in this section and not
+attempt to develop and write detailed developmental plans that will, in all
+likelihood, change considerably should the product proceed to further
+development."""
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "tabular"), [(Q2R2_TEXT_CELLS, True), (IND_PROSE, False), (Q5E_PROSE, False)])
+def test_text_only_table_cells_are_recognised_and_narrow_prose_is_not(text: str, tabular: bool) -> None:
+    assert looks_tabular(text) is tabular
+
+
 @pytest.mark.unit
 def test_rows_of_numbers_are_a_table() -> None:
     # ICH Q3C(R9), PDF page 10: the worked example of option 2.
