@@ -1,4 +1,5 @@
-"""The FastAPI app: one knowledge base per worker, loaded at start-up, behind thin routers.
+"""The FastAPI app: one knowledge base per worker, loaded at start-up and reloaded when an ingest
+publishes a new index, behind thin routers.
 
 `regkb serve` runs `create_app` under uvicorn (a factory, so each of `--workers N` builds its own).
 Tests pass a ready knowledge base instead of loading one from the data dir.
@@ -22,7 +23,7 @@ from kb.api_keys import KeyStore
 from kb.conversations import ConversationStore
 from kb.errors import NotFoundError
 from kb.feedback import FeedbackStore
-from kb.knowledge_base import KnowledgeBase
+from kb.knowledge_base import KnowledgeBase, LiveKnowledgeBase
 from kb.settings import Settings
 
 __all__ = ["create_app"]
@@ -45,7 +46,7 @@ def _slack_handler(app: FastAPI, settings: Settings) -> Any:
         log.info(json.dumps({"event": "slack_disabled", "reason": "REGKB_SLACK__BOT_TOKEN/SIGNING_SECRET not set"}))
         return None
     bolt = build_slack_app(
-        lambda: app.state.kb, settings, conversations=app.state.conversations, feedback=app.state.feedback
+        app.state.live.current, settings, conversations=app.state.conversations, feedback=app.state.feedback
     )
     return SlackRequestHandler(bolt)
 
@@ -55,7 +56,9 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.kb = kb or _open(settings)  # the model and indexes load once per worker, here
+        # The model and indexes load once per worker, here; a new generation published by an ingest is
+        # picked up in the background while requests go on (kb.knowledge_base.LiveKnowledgeBase).
+        app.state.live = LiveKnowledgeBase(kb or _open(settings))
         app.state.conversations = ConversationStore(
             settings.data_dir / "conversations.sqlite", max_turns=settings.api.conversation_turns
         )

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from kb.errors import RegkbError
 from kb.filters import Filters
@@ -25,8 +26,9 @@ app.add_typer(lessons_app, name="lessons")
 EXIT_ERROR = 1
 EXIT_SKIPPED = 3  # fetch or ingest finished, but some documents could not be fetched or read
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+# Document, lesson and user text is printed as it is: never read as rich markup ("[/...]" in a lesson).
+out = Console(markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted text.")]
 KOpt = Annotated[int | None, typer.Option("--k", min=1, max=50, help="Passages to use (default: settings).")]
@@ -47,7 +49,7 @@ def _local(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _fail(exc: RegkbError) -> typer.Exit:
-    err.print(f"[red]regkb: error:[/] {exc}", highlight=False, markup=True)
+    err.print(Text.assemble(("regkb: error:", "red"), f" {exc}"), highlight=False)
     return typer.Exit(EXIT_ERROR)
 
 
@@ -84,17 +86,25 @@ def corpus_fetch(
 def ingest(
     rebuild: Annotated[bool, typer.Option(help="Rebuild every index from scratch.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for another ingest of the same data dir to finish.")
+    ] = 0.0,
 ) -> None:
-    """Parse, chunk and index the corpus; only what changed since the last run."""
+    """Parse, chunk and index the corpus; only what changed since the last run.
+
+    The new index is built beside the served one and published at the end in one step: a server keeps
+    answering throughout, and an interrupted ingest leaves the previous index whole."""
     from ingest.pipeline import ingest_corpus
 
     settings = Settings()
     try:
-        report = ingest_corpus(settings, rebuild=rebuild, progress=False if quiet else None)
+        report = ingest_corpus(settings, rebuild=rebuild, progress=False if quiet else None, wait_seconds=wait)
     except RegkbError as exc:
         raise _fail(exc) from exc
     for skip in report.skipped:
         err.print(f"skipped {skip.doc_id}: {skip.path}: {skip.reason}", highlight=False)
+    if report.repaired:
+        err.print(f"repaired: {', '.join(report.repaired)} (the stored index lacked them; redone)", highlight=False)
     out.print(
         f"ingest: {len(report.added)} added, {len(report.replaced)} replaced, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
@@ -286,11 +296,11 @@ def serve(
 
     from api.slack import slack_configured
     from ingest.catalog import load_checkpoints
-    from kb.index_files import IndexPaths, check_fingerprint, read_state
+    from kb.index_files import published_paths
 
     settings = Settings()
     try:  # fail here with one line, not in every worker's start-up
-        check_fingerprint(read_state(IndexPaths(settings.data_dir)), settings, IndexPaths(settings.data_dir))
+        published_paths(settings)
         load_checkpoints(settings)
         slack_on = slack_configured(settings.slack)
     except RegkbError as exc:

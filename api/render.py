@@ -114,7 +114,7 @@ def print_answer(answer: Answer, console: Console) -> None:
         console.print()
         console.print(Text("From the documents", style="bold reverse"))
     style = "green" if answer.status == "answered" else "yellow"
-    console.print(Panel(Text(answer.answer), title=f"[{style}]{answer.status}[/]", title_align="left"))
+    console.print(Panel(Text(answer.answer), title=Text(answer.status, style=style), title_align="left"))
     for c in answer.citations:
         pages = ", ".join(map(str, c.pages))
         section = f"§ {c.section} {c.section_title}".strip() if c.section or c.section_title else "§ (front matter)"

@@ -29,7 +29,7 @@ router = APIRouter()
 
 
 def _kb(request: Request) -> KnowledgeBase:
-    return request.app.state.kb  # type: ignore[no-any-return]
+    return request.app.state.live.current()  # type: ignore[no-any-return]
 
 
 def _store(request: Request) -> ConversationStore:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ingest.manifest import load_manifest, resolve_document_path
 from kb.checkpoint_map import CheckpointMap, load_checkpoint_map
-from kb.index_files import IndexPaths, read_pages, read_state
+from kb.index_files import IndexPaths, IndexState, read_pages, read_state
 from kb.models import DocumentRecord
 from kb.settings import Settings
 
@@ -23,8 +23,14 @@ class DocumentStatus:
     chunks: int
 
 
+def _published(paths: IndexPaths) -> IndexState | None:
+    """The served index; one written before generations is not served (`regkb ingest` rebuilds it)."""
+    state = read_state(paths)
+    return state if state is not None and state.generation else None
+
+
 def list_documents(settings: Settings) -> list[DocumentStatus]:
-    state = read_state(IndexPaths(settings.data_dir))
+    state = _published(IndexPaths(settings.data_dir))
     indexed = state.documents if state else {}
     rows = []
     for record in load_manifest(settings.manifest_path):
@@ -49,10 +55,10 @@ def load_checkpoints(settings: Settings) -> CheckpointMap:
 
 def stored_page_text(settings: Settings) -> Callable[[str, int], str | None] | None:
     """Page text as ingestion stored it, for checking map quotes; None when nothing is indexed yet."""
-    paths = IndexPaths(settings.data_dir)
-    state = read_state(paths)
+    state = _published(IndexPaths(settings.data_dir))
     if state is None:
         return None
+    paths = IndexPaths(settings.data_dir).at(state.generation)
     cache: dict[str, list[str]] = {}
 
     def page_text(doc_id: str, page: int) -> str | None:

@@ -8,6 +8,8 @@ manifest is removed from both indexes, and a document that cannot be read is rep
 from __future__ import annotations
 
 import functools
+import logging
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -17,32 +19,36 @@ from pathlib import Path
 from ingest.chunk import chunk_document, embedding_text
 from ingest.fetch import file_sha256
 from ingest.lessons import load_lessons
+from ingest.lock import ingest_lock
 from ingest.manifest import load_manifest, resolve_document_path
 from ingest.parse_pdf import parse_pdf
 from ingest.parse_text import markdown_headings, parse_html, parse_markdown
 from ingest.sections import find_headings
 from kb.embedder import Embedder, Tokenizer
-from kb.errors import IngestError
+from kb.errors import BackendError, IngestError, RegkbError
 from kb.filters import chunk_metadata
 from kb.index_files import (
     DocumentState,
     IndexPaths,
     IndexState,
+    collection_name,
     fingerprint,
+    new_generation_id,
     read_chunks,
     read_state,
     record_hash,
-    remove_document_files,
     write_chunks,
     write_pages,
     write_state,
 )
-from kb.keyword_index import build_keyword_index, save_keyword_index
+from kb.keyword_index import build_keyword_index, load_keyword_index, save_keyword_index
 from kb.models import Chunk, DocumentRecord, Heading, ParsedDocument
 from kb.settings import Settings
-from kb.vector_store import VectorStore, drop_other_collections, open_chroma
+from kb.vector_store import ChromaCatalog, VectorCatalog, VectorStore
 
 __all__ = ["IngestReport", "SkippedDocument", "IngestDependencies", "ingest_corpus", "index_text"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class SkippedDocument:
     doc_id: str
     path: str
     reason: str
+    sha256: str = ""  # set when the file itself is unreadable: remembered so it is not parsed again
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class IngestReport:
     snapshot: str = ""
     seconds: float = 0.0
     embed_seconds: float = 0.0  # embedding stage: prefixes, encoding, vector-store writes
+    repaired: list[str] = field(default_factory=list)  # documents redone because the stored index lacked them
 
     @property
     def wrote(self) -> bool:
@@ -75,8 +83,7 @@ class IngestDependencies:
 
     tokenizer: Callable[[], Tokenizer]
     embedder: Callable[[], Embedder]
-    vector_store: Callable[[str], VectorStore]
-    drop_stale_collections: Callable[[str], list[str]] = lambda keep: []
+    catalog: Callable[[], VectorCatalog]
 
     @classmethod
     def production(cls, settings: Settings) -> IngestDependencies:
@@ -87,10 +94,7 @@ class IngestDependencies:
             # Chunking needs the model's tokenizer and embedding needs the model: load the model once for both.
             tokenizer=embedder,
             embedder=embedder,
-            vector_store=lambda name: open_chroma(name, data_dir=settings.data_dir, url=settings.chroma_url),
-            drop_stale_collections=lambda keep: drop_other_collections(
-                keep, data_dir=settings.data_dir, url=settings.chroma_url, prefix=settings.collection_prefix
-            ),
+            catalog=lambda: ChromaCatalog(data_dir=settings.data_dir, url=settings.chroma_url),
         )
 
 
@@ -113,36 +117,65 @@ def ingest_corpus(
     deps: IngestDependencies | None = None,
     rebuild: bool = False,
     progress: bool | None = None,
+    wait_seconds: float = 0.0,
+) -> IngestReport:
+    """Bring the index up to the corpus. Holds the data dir's lock; a second ingest waits up to
+    `wait_seconds`, then is refused (IngestBusyError)."""
+    paths = IndexPaths(settings.data_dir)
+    with ingest_lock(paths.lock, wait_seconds=wait_seconds):
+        return _ingest(settings, paths, deps or IngestDependencies.production(settings), rebuild, progress)
+
+
+def _ingest(
+    settings: Settings, paths: IndexPaths, deps: IngestDependencies, rebuild: bool, progress: bool | None
 ) -> IngestReport:
     began = time.perf_counter()
-    deps = deps or IngestDependencies.production(settings)
     show = sys.stderr.isatty() if progress is None else progress
-    paths = IndexPaths(settings.data_dir)
     sources = _sources(settings)
-    state = read_state(paths)
-    if rebuild or state is None or state.fingerprint != fingerprint(settings):
-        state, rebuild = IndexState(fingerprint=fingerprint(settings)), True
-
-    planned, unchanged, skipped = _plan(sources.documents, state)
+    catalog = deps.catalog()
+    published = read_state(paths)
+    fresh = rebuild or published is None or not published.generation or published.fingerprint != fingerprint(settings)
+    base = IndexState(fingerprint=fingerprint(settings)) if fresh or published is None else published
+    damage = _Damage() if fresh else _reconcile(paths.at(base.generation), base, catalog, settings)
+    planned, unchanged, skipped, held = _plan(sources.documents, base, damage.documents)
     skipped = sources.skipped + skipped
     wanted = {r.id for r, _ in sources.documents}
-    removed = sorted(doc_id for doc_id in state.documents if doc_id not in wanted)
-    if not planned and not removed and not rebuild:
-        if _refresh_version_notes(state, sources.documents):
-            write_state(paths, state)
-        return IngestReport(unchanged=unchanged, skipped=skipped, snapshot=state.snapshot, seconds=_since(began))
+    removed = sorted(doc_id for doc_id in base.documents if doc_id not in wanted)
+    if not planned and not removed and not fresh and damage.clean:
+        changed = _refresh_version_notes(base, sources.documents) | _remember_unreadable(base, skipped, wanted)
+        if changed:
+            write_state(paths, base)
+        _drop_leftovers(paths, catalog, settings, keep={base.generation, base.previous})
+        return IngestReport(unchanged=unchanged, skipped=skipped, snapshot=base.snapshot, seconds=_since(began))
 
-    parsed, parse_skips = _parse_all(planned, deps.tokenizer(), settings, show)
+    generation = new_generation_id()
+    target = paths.at(generation)
+    store = catalog.open(collection_name(settings.collection_prefix, generation))
+    state = IndexState(
+        fingerprint=base.fingerprint,
+        generation=generation,
+        previous=published.generation if published else "",
+        unreadable=dict(base.unreadable),
+    )
+    parsed, parse_skips = _parse_all(planned, deps.tokenizer, settings, show)
     skipped += parse_skips
-    store = deps.vector_store(f"{settings.collection_prefix}-{state.collection_suffix}")
+    # A document whose new file cannot be read keeps its indexed version rather than vanishing.
+    kept_old = [s.doc_id for s in parse_skips if s.doc_id in base.documents and s.doc_id not in damage.documents]
+    carried = [doc_id for doc_id in unchanged + held + kept_old if doc_id in base.documents]
+    if carried:
+        _carry_over(
+            carried,
+            base,
+            paths.at(base.generation),
+            target,
+            catalog.open(base.collection(settings.collection_prefix)),
+            store,
+            state,
+        )
     embedded, embed_seconds = _embed_and_store(parsed, deps, store, settings, show)
-    for doc_id in removed:
-        store.delete_document(doc_id)
-        remove_document_files(paths, doc_id)
-        del state.documents[doc_id]
     for item, pages, chunks in parsed:
-        write_pages(paths, item.record.id, pages)
-        write_chunks(paths, item.record.id, chunks)
+        write_pages(target, item.record.id, pages)
+        write_chunks(target, item.record.id, chunks)
         state.documents[item.record.id] = DocumentState(
             sha256=item.sha256,
             record_hash=record_hash(item.record),
@@ -150,11 +183,18 @@ def ingest_corpus(
             pages=len(pages),
             chunks=len(chunks),
         )
+        state.unreadable.pop(item.record.id, None)
     _refresh_version_notes(state, sources.documents)
-    _rebuild_keyword_index(paths, state)
-    write_state(paths, state)
-    if rebuild:
-        deps.drop_stale_collections(f"{settings.collection_prefix}-{state.collection_suffix}")
+    _remember_unreadable(state, skipped, wanted)
+    _rebuild_keyword_index(target, state)
+    expected = sum(d.chunks for d in state.documents.values())
+    if store.count() != expected:
+        raise BackendError(
+            f"the new index holds {store.count()} vectors for {expected} chunks; nothing was published, "
+            "the served index is unchanged; run `regkb ingest` again"
+        )
+    write_state(paths, state)  # the publication: from here on readers open the new generation
+    _drop_leftovers(paths, catalog, settings, keep={state.generation, state.previous})
     done = [item for item, _, _ in parsed]
     return IngestReport(
         added=sorted(i.record.id for i in done if not i.replacing),
@@ -166,7 +206,103 @@ def ingest_corpus(
         snapshot=state.snapshot,
         seconds=_since(began),
         embed_seconds=round(embed_seconds, 3),
+        repaired=sorted(damage.documents),
     )
+
+
+@dataclass(frozen=True)
+class _Damage:
+    """What the published generation lacks: documents to redo, and whether stray vectors or a bad
+    keyword index make a new generation necessary even when no document changed."""
+
+    documents: frozenset[str] = frozenset()
+    strays: int = 0
+    keyword_index_ok: bool = True
+
+    @property
+    def clean(self) -> bool:
+        return not self.documents and not self.strays and self.keyword_index_ok
+
+
+def _reconcile(paths: IndexPaths, state: IndexState, catalog: VectorCatalog, settings: Settings) -> _Damage:
+    """Check the published generation's vectors, chunk and page files and keyword index against its
+    state; whatever differs is redone by this ingest. Costs no model load: ids and files only."""
+    name = state.collection(settings.collection_prefix)
+    stored = catalog.open(name).ids() if name in catalog.names() else set()
+    broken, expected = set(), set()
+    for doc_id, doc in state.documents.items():
+        try:
+            ids = {c.chunk_id for c in read_chunks(paths, doc_id)}
+            pages_ok = paths.pages(doc_id).is_file()
+        except (OSError, ValueError, KeyError, TypeError):
+            ids, pages_ok = set(), False
+        expected |= ids
+        if not pages_ok or len(ids) != doc.chunks or not ids <= stored:
+            broken.add(doc_id)
+    try:
+        keyword_ok = sorted(load_keyword_index(paths.bm25).chunk_ids) == sorted(expected)
+    except (RegkbError, OSError, ValueError):
+        keyword_ok = False
+    damage = _Damage(frozenset(broken), len(stored - expected), keyword_ok)
+    if not damage.clean:
+        log.warning(
+            "index %s damaged: %d documents incomplete, %d stray vectors, keyword index %s; repairing",
+            paths.folder,
+            len(broken),
+            damage.strays,
+            "ok" if keyword_ok else "inconsistent",
+        )
+    return damage
+
+
+def _carry_over(
+    doc_ids: Sequence[str],
+    base: IndexState,
+    source: IndexPaths,
+    target: IndexPaths,
+    old_store: VectorStore,
+    store: VectorStore,
+    state: IndexState,
+) -> None:
+    """Unchanged documents move into the new generation as they are: files copied, vectors copied
+    from the published collection (no re-embedding)."""
+    for doc_id in doc_ids:
+        wanted = {c.chunk_id for c in read_chunks(source, doc_id)}
+        vectors = old_store.document(doc_id)
+        keep = [i for i, chunk_id in enumerate(vectors.ids) if chunk_id in wanted]
+        store.add([vectors.ids[i] for i in keep], vectors.embeddings[keep], [vectors.metadatas[i] for i in keep])
+        for name in (source.pages(doc_id), source.chunks(doc_id)):
+            destination = target.folder / name.parent.name / name.name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(name, destination)
+        state.documents[doc_id] = base.documents[doc_id]
+
+
+def _drop_leftovers(paths: IndexPaths, catalog: VectorCatalog, settings: Settings, *, keep: set[str]) -> None:
+    """Generations neither published nor kept for servers still on the previous one: what a killed
+    ingest left, or what a publication retired. Also the files of the layout before generations."""
+    keep = {g for g in keep if g}
+    prefix = f"{settings.collection_prefix}-"
+    for name in catalog.names():
+        if name.startswith(prefix) and name[len(prefix) :] not in keep:
+            catalog.drop(name)
+    if paths.generations.is_dir():
+        for folder in paths.generations.iterdir():
+            if folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+    for legacy in ("pages", "chunks", "bm25", "bm25.tmp", "bm25.old"):
+        shutil.rmtree(paths.root / legacy, ignore_errors=True)
+
+
+def _remember_unreadable(state: IndexState, skipped: Sequence[SkippedDocument], wanted: set[str]) -> bool:
+    """Unreadable files by sha256, so the next plain ingest reports them without parsing (or loading the
+    model) again; True when the record changed."""
+    before = dict(state.unreadable)
+    state.unreadable = {doc_id: bad for doc_id, bad in state.unreadable.items() if doc_id in wanted}
+    for skip in skipped:
+        if skip.sha256:
+            state.unreadable[skip.doc_id] = {"sha256": skip.sha256, "reason": skip.reason}
+    return state.unreadable != before
 
 
 def _refresh_version_notes(state: IndexState, documents: Sequence[tuple[DocumentRecord, Path]]) -> bool:
@@ -204,9 +340,11 @@ def _sources(settings: Settings) -> _Sources:
 
 
 def _plan(
-    documents: Sequence[tuple[DocumentRecord, Path]], state: IndexState
-) -> tuple[list[_Planned], list[str], list[SkippedDocument]]:
-    planned, unchanged, skipped = [], [], []
+    documents: Sequence[tuple[DocumentRecord, Path]], state: IndexState, damaged: frozenset[str]
+) -> tuple[list[_Planned], list[str], list[SkippedDocument], list[str]]:
+    """What to parse, what is indexed as it is, what to skip, and which indexed documents keep their
+    stored version because their current file is one already found unreadable."""
+    planned, unchanged, skipped, held = [], [], [], []
     for record, path in documents:
         if not path.is_file():
             skipped.append(SkippedDocument(record.id, str(path), "file not found; run `regkb corpus fetch`"))
@@ -217,15 +355,20 @@ def _plan(
             skipped.append(SkippedDocument(record.id, str(path), reason))
             continue
         known = state.documents.get(record.id)
-        if known and known.sha256 == digest and known.record_hash == record_hash(record):
+        bad = state.unreadable.get(record.id)
+        if known and record.id not in damaged and known.sha256 == digest and known.record_hash == record_hash(record):
             unchanged.append(record.id)
+        elif bad and bad["sha256"] == digest:
+            skipped.append(SkippedDocument(record.id, str(path), bad["reason"], digest))
+            if known and record.id not in damaged:
+                held.append(record.id)
         else:
             planned.append(_Planned(record, path, digest, replacing=known is not None))
-    return planned, unchanged, skipped
+    return planned, unchanged, skipped, held
 
 
 def _parse_all(
-    planned: Sequence[_Planned], tokenizer: Tokenizer, settings: Settings, show: bool
+    planned: Sequence[_Planned], tokenizer: Callable[[], Tokenizer], settings: Settings, show: bool
 ) -> tuple[list[tuple[_Planned, tuple[str, ...], list[Chunk]]], list[SkippedDocument]]:
     from tqdm import tqdm
 
@@ -234,9 +377,9 @@ def _parse_all(
         try:
             doc, headings = _parse(item)
         except IngestError as exc:
-            skipped.append(SkippedDocument(item.record.id, str(item.path), exc.reason))
+            skipped.append(SkippedDocument(item.record.id, str(item.path), exc.reason, item.sha256))
             continue
-        chunks = chunk_document(doc, headings, tokenizer, settings.chunking)
+        chunks = chunk_document(doc, headings, tokenizer(), settings.chunking)
         parsed.append((item, doc.pages, chunks))
     return parsed, skipped
 
@@ -269,8 +412,6 @@ def _embed_and_store(
     pairs = [(item.record, chunk) for item, _, chunks in parsed for chunk in chunks]
     texts = [embedding_text(c, r, embedder, settings.embedding.max_tokens) for r, c in pairs]
     vectors = embedder.embed_documents(texts, progress=show)
-    for item, _, _ in parsed:
-        store.delete_document(item.record.id)
     store.add(
         [c.chunk_id for _, c in pairs],
         vectors,

@@ -5,6 +5,7 @@ RegkbError
 │   └── ManifestError    the corpus manifest is invalid (bad field, path escaping the corpus)
 ├── IngestError          one document could not be read (broken, encrypted, empty, image-only)
 ├── IndexStateError      the index is missing or was built differently (rebuild it)
+├── IngestBusyError      another ingest holds the data dir's lock
 ├── AuthError            no API key, or an unknown or revoked one
 ├── FilterError          a query filter names an unknown value (doc id, agency, ...)
 │   └── NotFoundError    a requested document, page or conversation does not exist
@@ -21,6 +22,7 @@ __all__ = [
     "ManifestError",
     "IngestError",
     "IndexStateError",
+    "IngestBusyError",
     "FilterError",
     "NotFoundError",
     "AuthError",
@@ -53,6 +55,10 @@ class IngestError(RegkbError):
 
 class IndexStateError(RegkbError):
     """The index is missing, or was built with other settings than the ones in force."""
+
+
+class IngestBusyError(RegkbError):
+    """Another ingest is writing the same data dir."""
 
 
 class FilterError(RegkbError):

@@ -20,9 +20,7 @@ def reciprocal_rank_fusion(
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def convex_fusion(
-    scored: Sequence[Sequence[tuple[str, float]]], weights: Sequence[float]
-) -> list[tuple[str, float]]:
+def convex_fusion(scored: Sequence[Sequence[tuple[str, float]]], weights: Sequence[float]) -> list[tuple[str, float]]:
     """score(id) = weighted mean over the lists of the id's min-max normalised score (0 where a list lacks it).
 
     Unlike rank fusion it keeps the margin: a passage BM25 scores far above the rest is not levelled

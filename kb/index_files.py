@@ -1,13 +1,17 @@
 """What an index is made of on disk, and how it was built.
 
-    DATA_DIR/state.json        fingerprint, corpus snapshot, per-document ingest record
-    DATA_DIR/pages/<id>.json   stored page text, the ground truth every quote is checked against
-    DATA_DIR/chunks/<id>.json  chunks with their section and page locators
-    DATA_DIR/bm25/             keyword index
-    DATA_DIR/chroma/           vector store (embedded mode)
+    DATA_DIR/state.json                      the published index: fingerprint, generation, documents
+    DATA_DIR/generations/<gen>/pages/<id>.json   stored page text, the ground truth of every quote
+    DATA_DIR/generations/<gen>/chunks/<id>.json  chunks with their section and page locators
+    DATA_DIR/generations/<gen>/bm25/         keyword index
+    DATA_DIR/chroma/                         vector store (embedded mode), one collection per generation
+    DATA_DIR/ingest.lock                     held by the ingest that is running
 
-Every write goes to a temporary file first and is renamed into place, so an interrupted ingest
-leaves the previous state readable and the next run redoes only what is missing.
+An ingest builds a complete new generation beside the published one and publishes it by one atomic
+rename of state.json, which names it. Readers only ever open the generation state.json names, so an
+ingest killed at any moment leaves the previous index served whole; the next ingest deletes what the
+killed one left. The generation before the published one is kept until the next ingest, so a server
+still answering from it finishes its requests.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import dataclasses
 import hashlib
 import json
 import os
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,8 @@ __all__ = [
     "PIPELINE_VERSION",
     "IndexPaths",
     "IndexState",
+    "new_generation_id",
+    "published_paths",
     "DocumentState",
     "fingerprint",
     "record_hash",
@@ -42,21 +50,46 @@ PIPELINE_VERSION = 6
 
 @dataclass(frozen=True)
 class IndexPaths:
+    """The data dir, and within it one generation's files (`at`)."""
+
     root: Path
+    generation: str = ""
 
     @property
     def state(self) -> Path:
         return self.root / "state.json"
 
     @property
+    def lock(self) -> Path:
+        return self.root / "ingest.lock"
+
+    @property
+    def generations(self) -> Path:
+        return self.root / "generations"
+
+    def at(self, generation: str) -> IndexPaths:
+        return IndexPaths(self.root, generation)
+
+    @property
+    def folder(self) -> Path:
+        if not self.generation:
+            raise IndexStateError(f"{self.root}: no generation chosen; this is a bug in regkb")
+        return self.generations / self.generation
+
+    @property
     def bm25(self) -> Path:
-        return self.root / "bm25"
+        return self.folder / "bm25"
 
     def pages(self, doc_id: str) -> Path:
-        return self.root / "pages" / f"{doc_id}.json"
+        return self.folder / "pages" / f"{doc_id}.json"
 
     def chunks(self, doc_id: str) -> Path:
-        return self.root / "chunks" / f"{doc_id}.json"
+        return self.folder / "chunks" / f"{doc_id}.json"
+
+
+def new_generation_id() -> str:
+    """Sortable by creation time, unique across processes: g20261203T084500-3fa9c2."""
+    return f"g{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
 
 
 def fingerprint(settings: Settings) -> dict[str, Any]:
@@ -104,10 +137,13 @@ class DocumentState:
 class IndexState:
     fingerprint: dict[str, Any] = field(default_factory=dict)
     documents: dict[str, DocumentState] = field(default_factory=dict)
+    generation: str = ""  # empty: an index written before generations (pipeline version 5 or older)
+    previous: str = ""  # the generation this one replaced, kept until the next ingest
+    # Files found unreadable, by document: {"sha256": ..., "reason": ...}; not parsed again while unchanged.
+    unreadable: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    @property
-    def collection_suffix(self) -> str:
-        return short_hash(self.fingerprint)
+    def collection(self, prefix: str) -> str:
+        return collection_name(prefix, self.generation)
 
     @property
     def snapshot(self) -> str:
@@ -119,14 +155,28 @@ def read_state(paths: IndexPaths) -> IndexState | None:
         return None
     raw = json.loads(paths.state.read_text())
     documents = {doc_id: DocumentState(**d) for doc_id, d in raw["documents"].items()}
-    return IndexState(fingerprint=raw["fingerprint"], documents=documents)
+    return IndexState(
+        fingerprint=raw["fingerprint"],
+        documents=documents,
+        generation=raw.get("generation", ""),
+        previous=raw.get("previous", ""),
+        unreadable=raw.get("unreadable", {}),
+    )
+
+
+def collection_name(prefix: str, generation: str) -> str:
+    return f"{prefix}-{generation}"
 
 
 def write_state(paths: IndexPaths, state: IndexState) -> None:
+    """The publication step: one atomic rename makes the named generation the served index."""
     payload = {
+        "generation": state.generation,
+        "previous": state.previous,
         "fingerprint": state.fingerprint,
         "snapshot": state.snapshot,
         "documents": {doc_id: dataclasses.asdict(d) for doc_id, d in sorted(state.documents.items())},
+        "unreadable": dict(sorted(state.unreadable.items())),
     }
     write_json(paths.state, payload)
 
@@ -135,6 +185,10 @@ def check_fingerprint(state: IndexState | None, settings: Settings, paths: Index
     if state is None:
         raise IndexStateError(
             f"no index in {paths.root}; build it with `regkb ingest` (REGKB_DATA_DIR sets the folder)"
+        )
+    if not state.generation:
+        raise IndexStateError(
+            f"the index in {paths.root} was written by an older regkb; rebuild it with `regkb ingest`"
         )
     expected = fingerprint(settings)
     if state.fingerprint != expected:
@@ -146,10 +200,21 @@ def check_fingerprint(state: IndexState | None, settings: Settings, paths: Index
     return state
 
 
+def published_paths(settings: Settings) -> tuple[IndexState, IndexPaths]:
+    """The published state, checked against the settings, and the paths of its generation."""
+    paths = IndexPaths(settings.data_dir)
+    state = check_fingerprint(read_state(paths), settings, paths)
+    return state, paths.at(state.generation)
+
+
 def write_json(path: Path, payload: Any) -> None:
+    """Written whole to a temporary file, flushed to disk, then renamed over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False))
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(payload, ensure_ascii=False))
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -177,8 +242,3 @@ def read_chunks(paths: IndexPaths, doc_id: str) -> list[Chunk]:
         )
         for c in raw
     ]
-
-
-def remove_document_files(paths: IndexPaths, doc_id: str) -> None:
-    for path in (paths.pages(doc_id), paths.chunks(doc_id)):
-        path.unlink(missing_ok=True)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -15,14 +19,16 @@ from kb.embedder import Embedder
 from kb.errors import FilterError, NotFoundError
 from kb.filters import Filters, validate_filters
 from kb.glossary import Glossary, load_glossary
-from kb.index_files import IndexPaths, IndexState, check_fingerprint, read_chunks, read_pages, read_state
+from kb.index_files import IndexPaths, IndexState, published_paths, read_chunks, read_pages, read_state
 from kb.keyword_index import KeywordIndex, load_keyword_index
 from kb.models import Answer, Checklist, Chunk, DocumentRecord, Passage
 from kb.retrieve import retrieve
 from kb.settings import Settings
 from kb.vector_store import VectorStore, open_chroma
 
-__all__ = ["KnowledgeBase", "open_knowledge_base", "CHECKLIST_ONLY_TEXT"]
+__all__ = ["KnowledgeBase", "LiveKnowledgeBase", "open_knowledge_base", "CHECKLIST_ONLY_TEXT"]
+
+log = logging.getLogger(__name__)
 
 # `status` speaks for the retrieved passages; when only the checkpoint map answers, the text says so.
 CHECKLIST_ONLY_TEXT = (
@@ -51,6 +57,10 @@ class KnowledgeBase:
     @property
     def corpus_snapshot(self) -> str:
         return self.state.snapshot
+
+    @property
+    def generation(self) -> str:
+        return self.state.generation
 
     def visible_records(self, principal: Principal = PUBLIC) -> dict[str, DocumentRecord]:
         return {doc_id: r for doc_id, r in self.records.items() if principal.can_see(r)}
@@ -145,6 +155,83 @@ class KnowledgeBase:
         return pages[page - 1]
 
 
+class LiveKnowledgeBase:
+    """The knowledge base of the published generation, for a long-running server.
+
+    `current()` looks at state.json at most every `check_seconds`; when an ingest has published a new
+    generation, a background thread opens it (the model and checkpoint map are reused) while requests
+    go on being answered from the loaded one, which stays on disk until the ingest after next; the new
+    one replaces it once complete. A failed reload keeps the loaded one and is reported by `status()`.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        opener: Callable[[KnowledgeBase], KnowledgeBase] | None = None,
+        check_seconds: float = 1.0,
+    ) -> None:
+        self._kb = kb
+        self._open = opener or _reopen
+        self._check_seconds = check_seconds
+        self._checked = time.monotonic()
+        self._seen = _stat(kb.paths.state)
+        self._lock = threading.Lock()
+        self._loading: threading.Thread | None = None
+        self.reload_error = ""
+
+    def current(self) -> KnowledgeBase:
+        now = time.monotonic()
+        if now - self._checked >= self._check_seconds:
+            self._checked = now
+            self._maybe_reload()
+        return self._kb
+
+    def wait_for_reload(self, timeout: float = 60.0) -> None:
+        """Tests and the CLI: block until a reload in progress has finished."""
+        loading = self._loading
+        if loading is not None:
+            loading.join(timeout)
+
+    def _maybe_reload(self) -> None:
+        seen = _stat(self._kb.paths.state)
+        if seen == self._seen:
+            return
+        with self._lock:
+            if self._loading is not None and self._loading.is_alive():
+                return
+            self._seen = seen
+            state = read_state(self._kb.paths)
+            if state is None or state.generation == self._kb.generation:
+                return
+            self._loading = threading.Thread(target=self._reload, name="regkb-reload", daemon=True)
+            self._loading.start()
+
+    def _reload(self) -> None:
+        began = time.perf_counter()
+        try:
+            fresh = self._open(self._kb)
+        except Exception as exc:  # keep serving the loaded generation; readiness reports the failure
+            self.reload_error = f"{type(exc).__name__}: {exc}"
+            self._seen = None  # try again at the next check
+            log.warning("reload of the published index failed, still serving %s: %s", self._kb.generation, exc)
+            return
+        old, self._kb, self.reload_error = self._kb.generation, fresh, ""
+        log.info("index reloaded: generation %s -> %s in %.1f s", old, fresh.generation, time.perf_counter() - began)
+
+
+def _stat(path: os.PathLike[str] | str) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _reopen(kb: KnowledgeBase) -> KnowledgeBase:
+    return open_knowledge_base(kb.settings, embedder=kb.embedder, checkpoint_map=kb.checkpoint_map)
+
+
 def _checked_question(question: str) -> str:
     question = question.strip()
     if not question:
@@ -164,15 +251,15 @@ def open_knowledge_base(
     `checkpoint_map` (ingest.catalog.load_checkpoints) lets `ask` answer checkpoint questions with
     the map's checklist besides the retrieved passages.
     """
-    paths = IndexPaths(settings.data_dir)
-    state = check_fingerprint(read_state(paths), settings, paths)
+    state, paths = published_paths(settings)
     records = {doc_id: doc.to_record() for doc_id, doc in state.documents.items()}
     chunks = {c.chunk_id: c for doc_id in sorted(records) for c in read_chunks(paths, doc_id)}
     if embedder is None:
         embedder = _default_embedder(settings)
     if store is None:
-        name = f"{settings.collection_prefix}-{state.collection_suffix}"
-        store = open_chroma(name, data_dir=settings.data_dir, url=settings.chroma_url)
+        store = open_chroma(
+            state.collection(settings.collection_prefix), data_dir=settings.data_dir, url=settings.chroma_url
+        )
     glossary = load_glossary(settings.glossary_path)
     return KnowledgeBase(
         glossary=glossary,

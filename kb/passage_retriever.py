@@ -47,7 +47,7 @@ _MAX_SHARDS = 64
 
 
 class MatrixStore:
-    """Exact cosine search over one in-memory matrix (the VectorStore protocol, without metadata filters)."""
+    """Exact cosine search over one in-memory matrix (the DenseIndex protocol, without metadata filters)."""
 
     def __init__(self, dimension: int) -> None:
         self._ids: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import numpy as np
@@ -13,10 +14,12 @@ from kb.glossary import Glossary
 from kb.keyword_index import KeywordIndex
 from kb.models import Chunk, DocumentRecord, Passage
 from kb.settings import RetrievalSettings
-from kb.vector_store import VectorStore
+from kb.vector_store import DenseIndex
 from kb.versions import names_version, successor_in
 
 __all__ = ["retrieve"]
+
+log = logging.getLogger(__name__)
 
 
 def retrieve(
@@ -25,7 +28,7 @@ def retrieve(
     *,
     k: int,
     embedder: Embedder,
-    store: VectorStore,
+    store: DenseIndex,
     keyword_index: KeywordIndex,
     chunks: Mapping[str, Chunk],
     records: Mapping[str, DocumentRecord],
@@ -47,6 +50,7 @@ def retrieve(
         fused = reciprocal_rank_fusion(
             [[h.chunk_id for h in dense], [h.chunk_id for h in keyword]], weights_by_list, k=settings.rrf_k
         )
+    fused = _known(fused, chunks)
     weights = {
         doc_id: _penalty(records[doc_id], question, filters, settings, records)
         for doc_id in {chunks[cid].doc_id for cid, _ in fused}
@@ -71,6 +75,19 @@ def retrieve(
         )
         for c in kept
     ]
+
+
+def _known(fused: list[tuple[str, float]], chunks: Mapping[str, Chunk]) -> list[tuple[str, float]]:
+    """Drop ids a store returned that the loaded chunks do not hold (a store damaged outside regkb); the
+    next `regkb ingest` repairs the store, and the question is answered from the rest meanwhile."""
+    unknown = [cid for cid, _ in fused if cid not in chunks]
+    if unknown:
+        log.warning(
+            "index damaged: %d retrieved ids have no chunk (e.g. %s); run `regkb ingest` to repair",
+            len(unknown),
+            unknown[0],
+        )
+    return [(cid, score) for cid, score in fused if cid in chunks]
 
 
 def _keyword_mask(

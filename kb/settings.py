@@ -183,7 +183,9 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         None, description="URL of a Chroma server (chroma run); empty means an embedded store under data_dir."
     )
-    collection_prefix: str = Field("regkb", description="Chroma collection name prefix; the fingerprint is appended.")
+    collection_prefix: str = Field(
+        "regkb", description="Chroma collection name prefix; the generation is appended. One prefix per data dir."
+    )
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

@@ -18,7 +18,16 @@ import numpy as np
 
 from kb.errors import BackendError, ConfigError
 
-__all__ = ["VectorStore", "ChromaStore", "DenseHit", "open_chroma"]
+__all__ = [
+    "DenseIndex",
+    "VectorStore",
+    "VectorCatalog",
+    "ChromaStore",
+    "ChromaCatalog",
+    "DenseHit",
+    "StoredVectors",
+    "open_chroma",
+]
 
 Metadata = dict[str, str | int | float | bool]
 Where = dict[str, Any]
@@ -30,16 +39,43 @@ class DenseHit:
     similarity: float  # cosine similarity, 1.0 = same direction
 
 
-class VectorStore(Protocol):
-    def add(self, ids: Sequence[str], embeddings: np.ndarray, metadatas: Sequence[Metadata]) -> None: ...
+@dataclass(frozen=True)
+class StoredVectors:
+    ids: list[str]
+    embeddings: np.ndarray
+    metadatas: list[Metadata]
 
-    def delete_document(self, doc_id: str) -> None: ...
+
+class DenseIndex(Protocol):
+    """What retrieval reads: nearest neighbours and the similarity of given ids."""
 
     def query(self, embedding: np.ndarray, k: int, where: Where | None = None) -> list[DenseHit]: ...
 
     def similarities(self, embedding: np.ndarray, ids: Sequence[str]) -> dict[str, float]: ...
 
+
+class VectorStore(DenseIndex, Protocol):
+    """What ingestion also writes and checks."""
+
+    def add(self, ids: Sequence[str], embeddings: np.ndarray, metadatas: Sequence[Metadata]) -> None: ...
+
+    def document(self, doc_id: str) -> StoredVectors: ...
+
+    def ids(self) -> set[str]: ...
+
+    def delete_document(self, doc_id: str) -> None: ...
+
     def count(self) -> int: ...
+
+
+class VectorCatalog(Protocol):
+    """The named collections of one store: one per index generation."""
+
+    def open(self, name: str) -> VectorStore: ...
+
+    def names(self) -> list[str]: ...
+
+    def drop(self, name: str) -> None: ...
 
 
 @contextmanager
@@ -71,6 +107,24 @@ class ChromaStore:
         with _translated(f"delete document {doc_id}"):
             self._collection.delete(where={"doc_id": doc_id})
 
+    def document(self, doc_id: str) -> StoredVectors:
+        with _translated(f"read document {doc_id}"):
+            result = self._collection.get(where={"doc_id": doc_id}, include=["embeddings", "metadatas"])
+        return StoredVectors(
+            list(result["ids"]),
+            np.asarray(result["embeddings"], dtype=np.float32).reshape(len(result["ids"]), -1),
+            [dict(m) for m in result["metadatas"]],
+        )
+
+    def ids(self) -> set[str]:
+        found: set[str] = set()
+        with _translated("list ids"):
+            while True:
+                batch = self._collection.get(include=[], limit=self._ADD_BATCH * 5, offset=len(found))["ids"]
+                if not batch:
+                    return found
+                found.update(batch)
+
     def query(self, embedding: np.ndarray, k: int, where: Where | None = None) -> list[DenseHit]:
         with _translated("query"):
             result = self._collection.query(
@@ -84,6 +138,8 @@ class ChromaStore:
             return {}
         with _translated("read embeddings"):
             result = self._collection.get(ids=list(ids), include=["embeddings"])
+        if not result["ids"]:
+            return {}
         vectors = np.asarray(result["embeddings"], dtype=np.float32)
         return dict(zip(result["ids"], (vectors @ embedding).tolist(), strict=True))
 
@@ -92,23 +148,31 @@ class ChromaStore:
             return int(self._collection.count())
 
 
+class ChromaCatalog:
+    """Collections of the embedded store under data_dir, or of the server at url."""
+
+    def __init__(self, *, data_dir: Path, url: str | None) -> None:
+        self._data_dir, self._url = data_dir, url
+
+    def open(self, name: str) -> ChromaStore:
+        """The collection, created if missing, with cosine distance."""
+        with _translated("open the store"):
+            collection = _client(self._data_dir, self._url).get_or_create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+        return ChromaStore(collection)
+
+    def names(self) -> list[str]:
+        with _translated("list collections"):
+            return [c.name for c in _client(self._data_dir, self._url).list_collections()]
+
+    def drop(self, name: str) -> None:
+        with _translated(f"delete collection {name}"):
+            _client(self._data_dir, self._url).delete_collection(name)
+
+
 def open_chroma(collection_name: str, *, data_dir: Path, url: str | None) -> ChromaStore:
-    """The collection named for the index fingerprint, created if missing, with cosine distance."""
-    with _translated("open the store"):
-        collection = _client(data_dir, url).get_or_create_collection(
-            collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
-    return ChromaStore(collection)
-
-
-def drop_other_collections(keep: str, *, data_dir: Path, url: str | None, prefix: str) -> list[str]:
-    """Delete collections of older fingerprints (same prefix), so a rebuilt index does not leave its stale twin."""
-    with _translated("list collections"):
-        client = _client(data_dir, url)
-        stale = [c.name for c in client.list_collections() if c.name.startswith(prefix + "-") and c.name != keep]
-        for name in stale:
-            client.delete_collection(name)
-    return stale
+    return ChromaCatalog(data_dir=data_dir, url=url).open(collection_name)
 
 
 def _client(data_dir: Path, url: str | None) -> Any:

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kb.vector_store import DenseHit, Metadata, Where
+from kb.index_files import IndexPaths, read_state
+from kb.settings import Settings
+from kb.vector_store import DenseHit, Metadata, StoredVectors, Where
 
 _WORD = re.compile(r"\w+")
 
@@ -55,15 +57,45 @@ class MemoryStore:
         for chunk_id in [c for c, m in self.metadata.items() if m["doc_id"] == doc_id]:
             del self.vectors[chunk_id], self.metadata[chunk_id]
 
+    def document(self, doc_id: str) -> StoredVectors:
+        ids = sorted(c for c, m in self.metadata.items() if m["doc_id"] == doc_id)
+        embeddings = np.stack([self.vectors[c] for c in ids]) if ids else np.zeros((0, 64), np.float32)
+        return StoredVectors(ids, embeddings, [dict(self.metadata[c]) for c in ids])
+
+    def ids(self) -> set[str]:
+        return set(self.vectors)
+
     def query(self, embedding: np.ndarray, k: int, where: Where | None = None) -> list[DenseHit]:
         hits = [DenseHit(c, float(v @ embedding)) for c, v in self.vectors.items() if _matches(self.metadata[c], where)]
         return sorted(hits, key=lambda h: (-h.similarity, h.chunk_id))[:k]
 
     def similarities(self, embedding: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
-        return {c: float(self.vectors[c] @ embedding) for c in ids}
+        return {c: float(self.vectors[c] @ embedding) for c in ids if c in self.vectors}
 
     def count(self) -> int:
         return len(self.vectors)
+
+
+class MemoryCatalog:
+    """Named MemoryStores, one per index generation, like Chroma's collections."""
+
+    def __init__(self) -> None:
+        self.stores: dict[str, MemoryStore] = {}
+
+    def open(self, name: str) -> MemoryStore:
+        return self.stores.setdefault(name, MemoryStore())
+
+    def names(self) -> list[str]:
+        return list(self.stores)
+
+    def drop(self, name: str) -> None:
+        del self.stores[name]
+
+    def served(self, settings: Settings) -> MemoryStore:
+        """The store of the generation state.json publishes."""
+        state = read_state(IndexPaths(settings.data_dir))
+        assert state is not None, "nothing published"
+        return self.stores[state.collection(settings.collection_prefix)]
 
 
 def _matches(meta: Metadata, where: Where | None) -> bool:

@@ -17,7 +17,7 @@ from ingest.pipeline import IngestDependencies, ingest_corpus
 from kb.knowledge_base import KnowledgeBase, open_knowledge_base
 from kb.settings import AccessSettings, Settings
 from tests.conftest import SHARED_CORPUS
-from tests.fakes import FakeEmbedder, MemoryStore, manifest_entry
+from tests.fakes import FakeEmbedder, MemoryCatalog, manifest_entry
 
 SOURCES = {
     "cpg": ("fda/fda-cpg-490-100-process-validation-2004.pdf", {"agency": "FDA"}),
@@ -76,11 +76,11 @@ def small_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         lessons_dir=root / "lessons",
         access=AccessSettings(auth_disabled=True, anonymous_scopes=["public"]),
     )
-    embedder, store = FakeEmbedder(), MemoryStore()
-    deps = IngestDependencies(tokenizer=lambda: embedder, embedder=lambda: embedder, vector_store=lambda name: store)
+    embedder, catalog = FakeEmbedder(), MemoryCatalog()
+    deps = IngestDependencies(tokenizer=lambda: embedder, embedder=lambda: embedder, catalog=lambda: catalog)
     ingest_corpus(settings, deps=deps, progress=False)
     cmap = load_checkpoints(Settings())  # the repo's map; its references resolve against the repo manifest
-    return open_knowledge_base(settings, embedder=embedder, store=store, checkpoint_map=cmap)
+    return open_knowledge_base(settings, embedder=embedder, store=catalog.served(settings), checkpoint_map=cmap)
 
 
 @pytest.fixture

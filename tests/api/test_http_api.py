@@ -173,11 +173,20 @@ def test_health_readiness_and_metrics(client, small_kb):
     assert 'regkb_answers_total{status="answered"}' in metrics
 
 
-def test_readiness_fails_when_the_index_on_disk_changed(small_kb):
-    stale = dataclasses.replace(small_kb, state=dataclasses.replace(small_kb.state, documents={}))
-    with TestClient(create_app(kb=stale)) as client:
+def test_readiness_names_the_generation_it_serves(client, small_kb):
+    ready = client.get("/readyz").json()
+    assert ready["generation"] == small_kb.generation and "published_generation" not in ready
+
+
+def test_readiness_fails_when_the_loaded_generation_is_gone_from_disk(small_kb):
+    gone = dataclasses.replace(
+        small_kb,
+        state=dataclasses.replace(small_kb.state, generation="g20000101T000000-000000"),
+        paths=small_kb.paths.at("g20000101T000000-000000"),
+    )
+    with TestClient(create_app(kb=gone)) as client:
         response = client.get("/readyz")
-    assert response.status_code == 503 and "restart the server" in response.json()["reason"]
+    assert response.status_code == 503 and "is gone from disk" in response.json()["reason"]
 
 
 def test_one_json_log_line_per_request(client, caplog):

@@ -17,7 +17,7 @@ from ingest.fetch import file_sha256
 from ingest.pipeline import IngestDependencies, ingest_corpus
 from kb.knowledge_base import open_knowledge_base
 from kb.settings import Settings
-from kb.vector_store import open_chroma
+from kb.vector_store import ChromaCatalog
 from tests.conftest import SHARED_CORPUS
 from tests.fakes import FakeEmbedder, manifest_entry
 
@@ -74,7 +74,7 @@ def test_ingest_and_search_through_a_chroma_server(tmp_path, chroma_url):
     deps = IngestDependencies(
         tokenizer=lambda: embedder,
         embedder=lambda: embedder,
-        vector_store=lambda name: open_chroma(name, data_dir=settings.data_dir, url=chroma_url),
+        catalog=lambda: ChromaCatalog(data_dir=settings.data_dir, url=chroma_url),
     )
     report = ingest_corpus(settings, deps=deps, progress=False)
     assert report.added == ["q5c"]

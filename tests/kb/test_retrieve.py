@@ -139,3 +139,26 @@ def test_a_superseded_document_whose_successor_is_indexed_answers_only_when_name
     assert "old-q9#p1-c0" not in default and "new-guide#p1-c0" in default
     named = [p.chunk.chunk_id for p in _passages("the 2005 Q9 on hazard identification", records=records)]
     assert "old-q9#p1-c0" in named
+
+
+def test_ids_a_damaged_store_returns_without_a_chunk_are_skipped_and_logged(caplog):
+    """Stray vectors and a keyword index ahead of the chunk files (damage done outside regkb) must not
+    turn every question into a crash; the rest of the index still answers."""
+    embedder, store = FakeEmbedder(), MemoryStore()
+    ids = list(CHUNKS) + ["gone#p1-c0"]
+    texts = [CHUNKS[c].text for c in CHUNKS] + [TEXT]
+    store.add(ids, embedder.embed_documents(texts), [{"doc_id": "gone"} for _ in ids])
+    with caplog.at_level("WARNING", logger="kb.retrieve"):
+        passages = retrieve(
+            "identification of hazards",
+            Filters(),
+            k=5,
+            embedder=embedder,
+            store=store,
+            keyword_index=build_keyword_index(ids, texts),
+            chunks=CHUNKS,
+            records=RECORDS,
+            settings=RetrievalSettings(),
+        )
+    assert passages and all(p.chunk.chunk_id in CHUNKS for p in passages)
+    assert "gone#p1-c0" in caplog.text and "regkb ingest" in caplog.text

@@ -1,0 +1,252 @@
+"""The index survives SIGKILL at any moment of an ingest, and a running server answers through ingests:
+the real model, an embedded Chroma, real PDFs, `regkb` run as users run it (a separate process)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from ingest.catalog import list_documents
+from kb.index_files import IndexPaths, read_state
+from kb.knowledge_base import open_knowledge_base
+from kb.quotes import verify_quote
+from kb.settings import Settings
+from tests.conftest import SHARED_CORPUS
+from tests.fakes import manifest_entry
+from tests.integration.conftest import _free_port
+
+pytestmark = pytest.mark.integration
+
+SOURCES = {
+    "cpg": ("fda/fda-cpg-490-100-process-validation-2004.pdf", "What are the stages of process validation?"),
+    "q5c": (
+        "ich/ich-q5c-stability-biotechnological-products-1995.pdf",
+        "How should the stability of biotechnological products be tested?",
+    ),
+    "part11": (
+        "fda/fda-part11-electronic-records-scope-2003.pdf",
+        "What is the scope of Part 11 for electronic records?",
+    ),
+}
+
+
+class Site:
+    """A data dir and corpus of its own, and the environment that points `regkb` at them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.corpus, self.manifest = root, root / "corpus", root / "manifest.yaml"
+        self.corpus.mkdir()
+        self.entries: list[dict] = []
+        self.env = {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "REGKB_DATA_DIR": str(root / "data"),
+            "REGKB_CORPUS_DIR": str(self.corpus),
+            "REGKB_MANIFEST_PATH": str(self.manifest),
+            "REGKB_LESSONS_DIR": str(root / "no-lessons"),
+        }
+        self.settings = Settings(
+            data_dir=root / "data", corpus_dir=self.corpus, manifest_path=self.manifest, lessons_dir=root / "no-lessons"
+        )
+
+    def add(self, doc_id: str) -> None:
+        target = self.corpus / f"{doc_id}.pdf"
+        shutil.copyfile(SHARED_CORPUS / SOURCES[doc_id][0], target)
+        sha = hashlib.sha256(target.read_bytes()).hexdigest()
+        self.entries.append(manifest_entry(doc_id, target.name, sha))
+        self.manifest.write_text(yaml.safe_dump({"version": 1, "documents": self.entries}))
+
+    def retitle(self, doc_id: str) -> None:
+        """A metadata change: the document is re-indexed by the next ingest, the others carried over."""
+        entry = next(e for e in self.entries if e["id"] == doc_id)
+        entry["title"] = f"{entry['title']} (retitled {time.monotonic_ns()})"
+        self.manifest.write_text(yaml.safe_dump({"version": 1, "documents": self.entries}))
+
+    def regkb(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "api.cli", *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def run(self, *args: str, timeout: float = 300) -> str:
+        process = self.regkb(*args)
+        output, _ = process.communicate(timeout=timeout)
+        assert process.returncode == 0, output.decode()[-3000:]
+        return output.decode()
+
+    def generations(self) -> set[str]:
+        folder = self.root / "data" / "generations"
+        return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+    def published(self) -> str:
+        state = read_state(IndexPaths(self.root / "data"))
+        return state.generation if state else ""
+
+
+def _assert_serves_whole(site: Site) -> set[str]:
+    """`regkb ask` answers from a complete index with quotes found on their pages, and `regkb docs`
+    lists as indexed exactly what the index holds. Returns the indexed document ids."""
+    kb = open_knowledge_base(site.settings)
+    assert kb.store.count() == len(kb.chunks) == sum(d.chunks for d in kb.state.documents.values())
+    for doc_id in kb.records:
+        answer = kb.ask(SOURCES[doc_id][1])
+        assert answer.status == "answered", (doc_id, answer.answer)
+        assert any(c.doc_id == doc_id for c in answer.citations), (doc_id, [c.doc_id for c in answer.citations])
+        for citation in answer.citations:
+            pages = [kb.page_text(citation.doc_id, p) for p in citation.pages]
+            assert verify_quote(citation.quote, pages), citation.quote
+    listed = {row.record.id for row in list_documents(site.settings) if row.indexed}
+    assert listed == set(kb.records)
+    return listed
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    site = Site(tmp_path)
+    site.add("cpg")
+    site.add("q5c")
+    site.run("ingest", "--quiet")
+    return site
+
+
+def _kill_when(process: subprocess.Popen, condition, delay: float) -> bool:
+    """SIGKILL the process `delay` seconds after `condition()` first holds; False if it ended first."""
+    while process.poll() is None:
+        if condition():
+            time.sleep(delay)
+            if process.poll() is not None:
+                return False
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_sigkill_at_any_moment_of_an_ingest_never_breaks_the_served_index(site):
+    assert _assert_serves_whole(site) == {"cpg", "q5c"}
+    site.add("part11")
+    # When to kill: seconds after the start (model load, parsing, embedding), as soon as the new
+    # generation's files appear, and just after its publication (before the old ones are cleaned up).
+    moments = [
+        ("rebuild", "start", 4.0),
+        ("rebuild", "start", 8.0),
+        ("rebuild", "new_generation", 0.0),
+        ("add", "new_generation", 0.0),
+        ("add", "published", 0.0),
+    ]
+    killed = 0
+    for kind, trigger, delay in moments:
+        if kind == "add":
+            site.retitle("part11")  # so that this ingest has work whether or not part11 is indexed yet
+        before, started, began = site.published(), site.generations(), time.monotonic()
+        conditions = {
+            "start": lambda: True,
+            "new_generation": lambda started=started: bool(site.generations() - started),
+            "published": lambda before=before: site.published() != before,
+        }
+        process = site.regkb("ingest", "--quiet", *(["--rebuild"] if kind == "rebuild" else []))
+        killed += _kill_when(process, conditions[trigger], delay)
+        assert time.monotonic() - began < 300
+        assert _assert_serves_whole(site) in ({"cpg", "q5c"}, {"cpg", "q5c", "part11"})
+    assert killed >= 3, "the ingests finished before they could be killed: the test did not test"
+    output = site.run("ingest", "--quiet")
+    assert "0 skipped" in output
+    assert _assert_serves_whole(site) == {"cpg", "q5c", "part11"}
+    state = read_state(IndexPaths(site.root / "data"))
+    assert state is not None and site.generations() <= {state.generation, state.previous}
+
+
+def test_a_second_ingest_is_refused_with_the_holder_named(site):
+    site.add("part11")
+    first = site.regkb("ingest", "--quiet")
+    deadline = time.monotonic() + 60
+    lock = site.root / "data" / "ingest.lock"
+    while time.monotonic() < deadline and not lock.read_text().strip():
+        time.sleep(0.05)
+    second = site.regkb("ingest", "--quiet")
+    output, _ = second.communicate(timeout=120)
+    first.communicate(timeout=300)
+    assert second.returncode == 1
+    assert f"another ingest (pid {first.pid}" in output.decode() and "--wait" in output.decode()
+    assert len(output.decode().strip().splitlines()) == 1
+    assert first.returncode == 0
+
+
+def test_a_server_answers_through_an_incremental_ingest_and_a_rebuild_then_serves_the_new_index(site):
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env={**site.env, "REGKB_ACCESS__AUTH_DISABLED": "true"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    results: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def client() -> None:  # one bounded client asking without pause, as a busy team would
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while not stop.is_set():
+                try:
+                    response = http.post("/v1/ask", json={"question": SOURCES["cpg"][1]})
+                    results.append((response.status_code, response.text[:300]))
+                except httpx.TransportError as exc:
+                    results.append((0, repr(exc)))
+
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"the server did not become ready: {server.stdout.read1().decode()[-2000:]}")
+        thread = threading.Thread(target=client, daemon=True)
+        thread.start()
+        site.add("part11")
+        site.run("ingest", "--quiet")
+        added = site.published()
+        _wait_for_generation(url, added)
+        site.run("ingest", "--quiet", "--rebuild")
+        rebuilt = site.published()
+        _wait_for_generation(url, rebuilt)
+        stop.set()
+        thread.join(timeout=60)
+        failed = [r for r in results if r[0] != 200]
+        assert len(results) > 20 and failed == [], failed[:3]
+        answer = httpx.post(f"{url}/v1/ask", json={"question": SOURCES["part11"][1]}, timeout=30).json()
+        assert any(c["doc_id"] == "part11" for c in answer["citations"])
+    finally:
+        stop.set()
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _wait_for_generation(url: str, generation: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready = httpx.get(f"{url}/readyz", timeout=5)
+        assert ready.status_code == 200, ready.text
+        if ready.json()["generation"] == generation:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the server did not move to generation {generation}: {json.dumps(ready.json())}")
