@@ -13,18 +13,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import swagger_ui_bundle
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api import routes_answers, routes_corpus, routes_ops
-from api.observability import Metrics, install_observability, log
+from api.observability import BodyLimit, Metrics, install_observability, log
 from kb.api_keys import KeyStore
 from kb.conversations import ConversationStore
 from kb.errors import NotFoundError
 from kb.feedback import FeedbackStore
 from kb.knowledge_base import KnowledgeBase, LiveKnowledgeBase
-from kb.settings import Settings
+from kb.settings import Settings, load_settings
 
 __all__ = ["create_app"]
 
@@ -52,7 +54,7 @@ def _slack_handler(app: FastAPI, settings: Settings) -> Any:
 
 
 def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
-    settings = settings or (kb.settings if kb else Settings())
+    settings = settings or (kb.settings if kb else load_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,13 +74,27 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         summary="Regulatory knowledge base for ATMP development: answers with verified citations.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets: FastAPI's default page loads them from a CDN
+        redoc_url=None,
     )
     app.state.metrics = Metrics()
     app.state.settings = settings
     install_observability(app, app.state.metrics)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes, metrics=app.state.metrics)  # outermost
     for module in (routes_answers, routes_corpus, routes_ops):
         app.include_router(module.router)
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="regkb API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
 
     @app.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:

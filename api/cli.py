@@ -41,6 +41,17 @@ StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="final, dr
 DocIdOpt = Annotated[list[str] | None, typer.Option("--doc-id", help="Only this document id; repeatable.")]
 
 
+@app.callback()
+def _checked_settings() -> None:
+    """Every command starts by checking the REGKB_ environment: one line naming a bad variable, exit 1."""
+    from kb.settings import load_settings
+
+    try:
+        load_settings()
+    except RegkbError as exc:
+        raise _fail(exc) from exc
+
+
 def _local(settings: Settings):  # type: ignore[no-untyped-def]
     """The principal the CLI runs as (REGKB_ACCESS__LOCAL_SCOPES)."""
     from kb.access import principal
@@ -310,7 +321,16 @@ def serve(
     out.print(
         f"regkb: serving http://{host}:{port}/ ({workers} worker(s)); API docs at /docs; {slack_note}", highlight=False
     )
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        http="api.http_protocol:BoundedH11Protocol",  # request heads capped, 431 as JSON
+        h11_max_incomplete_event_size=settings.api.max_header_bytes,
+    )
 
 
 @app.command()

@@ -7,6 +7,7 @@ Metrics are per worker process: with `--workers N`, scrape each worker or run on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -22,13 +23,23 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from kb.errors import AuthError, BackendError, ConfigError, FilterError, IndexStateError, NotFoundError, RegkbError
+from kb.errors import (
+    AuthError,
+    BackendError,
+    ConfigError,
+    FilterError,
+    IndexStateError,
+    InvalidTextError,
+    NotFoundError,
+    RegkbError,
+)
 
-__all__ = ["Metrics", "install_observability", "error_body", "log"]
+__all__ = ["Metrics", "BodyLimit", "SECURITY_HEADERS", "install_observability", "error_body", "log"]
 
 log = logging.getLogger("regkb.api")
 
 _STATUS_OF = {
+    InvalidTextError: 422,
     AuthError: 401,
     NotFoundError: 404,
     FilterError: 400,
@@ -52,6 +63,99 @@ class Metrics:
             registry=self.registry,
         )
         self.answers = Counter("regkb_answers_total", "Answers by status", ["status"], registry=self.registry)
+        self.errors = Counter(
+            "regkb_unhandled_errors_total",
+            "Requests that failed with an unexpected error",
+            ["route"],
+            registry=self.registry,
+        )
+
+
+# Everything the web page loads comes from /static; nothing may frame it. /docs (Swagger UI, served from the
+# swagger-ui-bundle package) starts itself with an inline script, which only that page may run.
+_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": _CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+_DOCS_CSP = _CSP + "; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'"
+
+_SECRET = uuid.uuid4().hex
+
+
+def _worker() -> str:
+    """A name per worker process, stable for its life: tells `--workers N` apart without revealing a pid."""
+    return hashlib.sha256(f"{_SECRET}-{os.getpid()}".encode()).hexdigest()[:8]
+
+
+def _request_id(given: str) -> str:
+    """The client's id when it is short and printable (it goes into logs and headers), else a new one."""
+    given = given[:64]
+    return given if given and given.isascii() and given.isprintable() else uuid.uuid4().hex
+
+
+class BodyLimit:
+    """Refuse a request body over `max_bytes` with 413 before it is read, before auth and routing: by its
+    Content-Length at once, or, for a chunked body, as soon as the bytes received pass the limit."""
+
+    def __init__(self, app: Any, *, max_bytes: int, metrics: Metrics) -> None:
+        self.app, self.max_bytes, self.metrics = app, max_bytes, metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(scope, send, headers)
+            return
+        received, started, refused = 0, False, False
+
+        async def counted() -> Any:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes and not started:
+                    # Answer now, and tell the app the client has gone so it stops reading.
+                    refused = True
+                    await self._refuse(scope, send, headers)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 has been sent; whatever the app makes of the disconnect is dropped
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except Exception:
+            if not refused:
+                raise
+
+    async def _refuse(self, scope: Any, send: Any, headers: dict[bytes, bytes]) -> None:
+        request_id = _request_id(headers.get(b"x-request-id", b"").decode("latin-1"))
+        self.metrics.requests.labels(scope.get("method", ""), "unmatched", "413").inc()
+        message = (
+            f"the request body is larger than {self.max_bytes} bytes; send a smaller one "
+            "(the limit is REGKB_API__MAX_BODY_BYTES)"
+        )
+        log.info(json.dumps({"event": "request", "request_id": request_id, "path": scope.get("path"), "status": 413}))
+        body = json.dumps({"error": {"type": "invalid_request", "message": message, "request_id": request_id}}).encode()
+        response_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            (b"x-request-id", request_id.encode()),
+        ] + [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        await send({"type": "http.response.start", "status": 413, "headers": response_headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def error_body(request: Request, kind: str, message: str, *, openai: bool = False) -> dict[str, Any]:
@@ -67,15 +171,36 @@ def _is_openai(request: Request) -> bool:
 def install_observability(app: FastAPI, metrics: Metrics) -> None:
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request.state.request_id = _request_id(request.headers.get("x-request-id", ""))
         began = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # a bug: answered as JSON with the request id, logged with its traceback, counted
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            metrics.errors.labels(route).inc()
+            log.exception(
+                json.dumps(
+                    {
+                        "event": "unhandled_error",
+                        "request_id": request.state.request_id,
+                        "route": route,
+                        "error": repr(exc),
+                    }
+                )
+            )
+            message = (
+                f"internal error ({type(exc).__name__}); it was logged, quote request id {request.state.request_id}"
+            )
+            response = JSONResponse(error_body(request, "server_error", message, openai=_is_openai(request)), 500)
         elapsed = time.perf_counter() - began
         route = getattr(request.scope.get("route"), "path", "unmatched")
         metrics.requests.labels(request.method, route, str(response.status_code)).inc()
         metrics.latency.labels(route).observe(elapsed)
         response.headers["X-Request-ID"] = request.state.request_id
-        response.headers["X-Regkb-Worker"] = str(os.getpid())  # which of `--workers N` answered
+        response.headers["X-Regkb-Worker"] = _worker()  # which of `--workers N` answered, without its pid
+        response.headers.update(SECURITY_HEADERS)
+        if request.url.path == "/docs":
+            response.headers["Content-Security-Policy"] = _DOCS_CSP
         log.info(
             json.dumps(
                 {
@@ -94,7 +219,7 @@ def install_observability(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(RegkbError)
     async def regkb_error(request: Request, exc: RegkbError) -> JSONResponse:
         status = next((code for cls, code in _STATUS_OF.items() if isinstance(exc, cls)), 500)
-        kinds = {401: "authentication_error", 404: "not_found", 400: "invalid_request"}
+        kinds = {401: "authentication_error", 404: "not_found", 400: "invalid_request", 422: "invalid_request"}
         kind = kinds.get(status, "server_error")
         return JSONResponse(error_body(request, kind, str(exc), openai=_is_openai(request)), status_code=status)
 

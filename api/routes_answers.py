@@ -61,19 +61,9 @@ Store = Annotated[ConversationStore, Depends(_store)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
 
-def _checked_length(settings: Settings, question: str) -> str:
-    limit = settings.api.max_question_chars
-    if len(question) > limit:
-        raise FilterError(
-            f"the question has {len(question)} characters; the limit is {limit} (REGKB_API__MAX_QUESTION_CHARS)"
-        )
-    return question
-
-
 @router.post("/v1/ask", tags=["answers"], summary="Answer a question with verified citations (as `regkb ask --json`)")
 def ask(body: AskRequest, kb: KB, caller: Caller, metrics: MetricsDep) -> dict[str, Any]:
-    question = _checked_length(kb.settings, body.question)
-    answer = kb.ask(question, filters=body.filters.to_filters(), k=body.k, principal=caller)
+    answer = kb.ask(body.question, filters=body.filters.to_filters(), k=body.k, principal=caller)
     metrics.answers.labels(answer.status).inc()
     return answer_json(answer)
 
@@ -104,7 +94,7 @@ def _chat(body: ChatRequest, kb: KnowledgeBase, store: ConversationStore, caller
         message, earlier = users[-1], users[:-1]
         return chat_turn(
             kb,
-            _checked_length(kb.settings, message),
+            message,
             earlier_messages=earlier,
             filters=body.filters.to_filters(),
             k=body.k,
@@ -114,7 +104,7 @@ def _chat(body: ChatRequest, kb: KnowledgeBase, store: ConversationStore, caller
         raise FilterError("give `message` (with `conversation_id` for a follow-up) or `messages`")
     return chat_turn(
         kb,
-        _checked_length(kb.settings, body.message),
+        body.message,
         store=store,
         conversation_id=body.conversation_id,
         filters=body.filters.to_filters(),
@@ -179,9 +169,7 @@ async def completions(body: CompletionRequest, kb: KB, caller: Caller, metrics: 
     users = [m.text() for m in body.messages if m.role == "user"]
     if not users or not users[-1].strip():
         raise FilterError("messages must contain a non-empty user message")
-    result = await run_in_threadpool(
-        lambda: chat_turn(kb, _checked_length(kb.settings, users[-1]), earlier_messages=users[:-1], principal=caller)
-    )
+    result = await run_in_threadpool(lambda: chat_turn(kb, users[-1], earlier_messages=users[:-1], principal=caller))
     metrics.answers.labels(result.answer.status).inc()
     completion_id, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), kb.settings.api.model_id
     content = answer_markdown(result.answer)

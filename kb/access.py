@@ -21,8 +21,13 @@ SCOPES = ("public", "internal", "confidential")
 
 @dataclass(frozen=True)
 class Principal:
-    name: str
+    name: str  # shown in logs and audit lines
     scopes: frozenset[str]
+    owner: str = ""  # what owns its conversations: an API key's id (names can be reused), else the name
+
+    @property
+    def owner_id(self) -> str:
+        return self.owner or self.name
 
     def can_see(self, record: DocumentRecord) -> bool:
         return record.visibility in self.scopes
@@ -32,14 +37,14 @@ class Principal:
         return tuple(s for s in SCOPES if s in self.scopes)
 
 
-def principal(name: str, scopes: Iterable[str]) -> Principal:
+def principal(name: str, scopes: Iterable[str], *, owner: str = "") -> Principal:
     """A principal from scope names; each scope brings the lower ones with it."""
     given = list(scopes)
     unknown = [s for s in given if s not in SCOPES]
     if unknown:
         raise ConfigError(f"unknown scope {', '.join(map(repr, unknown))}; scopes are {', '.join(SCOPES)}")
     top = max((SCOPES.index(s) for s in given), default=0)
-    return Principal(name, frozenset(SCOPES[: top + 1]))
+    return Principal(name, frozenset(SCOPES[: top + 1]), owner)
 
 
 PUBLIC = principal("public", ["public"])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kb import sqlite_files
 from kb.access import Principal, principal
-from kb.errors import NotFoundError
+from kb.errors import ConfigError, NotFoundError
 
 __all__ = ["ApiKey", "KeyStore", "KEY_PREFIX"]
 
@@ -49,6 +49,12 @@ class KeyStore:
         key_id, token = secrets.token_hex(4), KEY_PREFIX + secrets.token_urlsafe(32)
         now = time.time()
         with sqlite_files.connect(self.path) as db:
+            taken = db.execute("SELECT key_id FROM api_keys WHERE name = ? AND revoked IS NULL", (name,)).fetchone()
+            if taken:
+                raise ConfigError(
+                    f"an active key is already named {name!r} (id {taken[0]}); choose another name, "
+                    f"or revoke it first with `regkb keys revoke {taken[0]}`"
+                )
             db.execute(
                 "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
                 (key_id, name, ",".join(granted), _digest(token), now),
@@ -74,6 +80,7 @@ class KeyStore:
         """The key's principal, or None for an unknown or revoked token."""
         with sqlite_files.connect(self.path) as db:
             row = db.execute(
-                "SELECT name, scopes FROM api_keys WHERE token_sha256 = ? AND revoked IS NULL", (_digest(token),)
+                "SELECT key_id, name, scopes FROM api_keys WHERE token_sha256 = ? AND revoked IS NULL",
+                (_digest(token),),
             ).fetchone()
-        return principal(f"key:{row[0]}", row[1].split(",")) if row else None
+        return principal(f"key:{row[1]}", row[2].split(","), owner=f"key-id:{row[0]}") if row else None

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from kb.access import PUBLIC, Principal
 from kb.conversations import ConversationStore, Turn
+from kb.errors import FilterError
 from kb.filters import Filters
 from kb.followup import standalone_question
-from kb.knowledge_base import KnowledgeBase
+from kb.knowledge_base import KnowledgeBase, checked_question, checked_text
 from kb.models import Answer
 
 __all__ = ["ChatResult", "chat_turn", "resolve_history"]
@@ -57,13 +58,22 @@ def chat_turn(
     `start_if_unknown` lets a caller name a new conversation itself (a Slack thread); otherwise an
     unknown `conversation_id` is an error.
     """
+    limits = kb.settings.api
+    message = checked_question(message, kb.settings)
+    if len(earlier_messages) + 1 > limits.max_messages:
+        raise FilterError(
+            f"the conversation has {len(earlier_messages) + 1} messages; the limit is {limits.max_messages} "
+            "(REGKB_API__MAX_MESSAGES): send the recent ones, or start a new conversation"
+        )
     if store is not None and conversation_id is not None:
         key = _owned(principal, conversation_id)
         turns = store.turns(key) if start_if_unknown else store.require(key, shown_as=conversation_id)
         history = [t.question for t in turns]
     else:
-        history = resolve_history(kb, earlier_messages)
-    question = standalone_question(history, message, product_type_aliases=_product_aliases(kb))
+        # Only the turns a follow-up can draw on (REGKB_API__CONVERSATION_TURNS), each checked like a question.
+        recent = earlier_messages[-limits.conversation_turns :]
+        history = resolve_history(kb, [checked_text(m, "an earlier message") for m in recent])
+    question = _bounded_standalone(kb, history, message)
     answer = kb.ask(question, filters=filters, k=k, principal=principal)
     if store is not None:
         conversation_id = conversation_id or store.new_id()
@@ -71,6 +81,18 @@ def chat_turn(
     return ChatResult(conversation_id, question, answer)
 
 
+def _bounded_standalone(kb: KnowledgeBase, history: Sequence[str], message: str) -> str:
+    """The standalone question, within REGKB_API__MAX_QUESTION_CHARS: the oldest turns are dropped
+    until it fits (the message alone always does, having passed the same limit)."""
+    limit = kb.settings.api.max_question_chars
+    for start in range(len(history) + 1):
+        question = standalone_question(history[start:], message, product_type_aliases=_product_aliases(kb))
+        if len(question) <= limit:
+            return question
+    return message
+
+
 def _owned(principal: Principal, conversation_id: str) -> str:
-    """Conversations are stored per principal: someone else's conversation id finds nothing."""
-    return f"{principal.name}/{conversation_id}"
+    """Conversations are stored per owner (an API key's id, not its name, which another key may reuse
+    after a revocation): someone else's conversation id finds nothing."""
+    return f"{principal.owner_id}/{conversation_id}"

@@ -7,7 +7,8 @@ RegkbError
 ├── IndexStateError      the index is missing or was built differently (rebuild it)
 ├── IngestBusyError      another ingest holds the data dir's lock
 ├── AuthError            no API key, or an unknown or revoked one
-├── FilterError          a query filter names an unknown value (doc id, agency, ...)
+├── FilterError          a query filter names an unknown value (doc id, agency, ...), or a request is too big
+│   ├── InvalidTextError text with a lone surrogate or a control character
 │   └── NotFoundError    a requested document, page or conversation does not exist
 └── BackendError         a third-party library failed (Chroma, the embedding model)
 """
@@ -24,6 +25,7 @@ __all__ = [
     "IndexStateError",
     "IngestBusyError",
     "FilterError",
+    "InvalidTextError",
     "NotFoundError",
     "AuthError",
     "BackendError",
@@ -62,7 +64,11 @@ class IngestBusyError(RegkbError):
 
 
 class FilterError(RegkbError):
-    """A filter value is unknown."""
+    """A filter value is unknown, or a request exceeds a limit."""
+
+
+class InvalidTextError(FilterError):
+    """Text that is not valid Unicode or holds control characters."""
 
 
 class BackendError(RegkbError):

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,7 +17,7 @@ from kb.answer import assess_evidence, build_answer
 from kb.checkpoint_map import CheckpointMap
 from kb.checkpoint_query import checklist_for_question
 from kb.embedder import Embedder
-from kb.errors import FilterError, NotFoundError
+from kb.errors import FilterError, InvalidTextError, NotFoundError
 from kb.filters import Filters, validate_filters
 from kb.glossary import Glossary, load_glossary
 from kb.index_files import IndexPaths, IndexState, published_paths, read_chunks, read_pages, read_state
@@ -26,7 +27,14 @@ from kb.retrieve import retrieve
 from kb.settings import Settings
 from kb.vector_store import VectorStore, open_chroma
 
-__all__ = ["KnowledgeBase", "LiveKnowledgeBase", "open_knowledge_base", "CHECKLIST_ONLY_TEXT"]
+__all__ = [
+    "KnowledgeBase",
+    "LiveKnowledgeBase",
+    "open_knowledge_base",
+    "checked_question",
+    "checked_text",
+    "CHECKLIST_ONLY_TEXT",
+]
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +77,7 @@ class KnowledgeBase:
         self, query: str, *, filters: Filters | None = None, k: int | None = None, principal: Principal = PUBLIC
     ) -> list[Passage]:
         """Ranked passages from the documents `principal` may see (filtered inside both stores)."""
-        query = _checked_question(query)
+        query = checked_question(query, self.settings)
         checked = validate_filters(filters or Filters(), list(self.visible_records(principal).values()))
         return retrieve(
             query,
@@ -232,10 +240,29 @@ def _reopen(kb: KnowledgeBase) -> KnowledgeBase:
     return open_knowledge_base(kb.settings, embedder=kb.embedder, checkpoint_map=kb.checkpoint_map)
 
 
-def _checked_question(question: str) -> str:
-    question = question.strip()
+def checked_text(text: str, what: str = "the question") -> str:
+    """Text as the core accepts it from any shell: valid Unicode, no control characters but tab and
+    line breaks (a lone surrogate would fail later, in a log line or an encoder, as a 500)."""
+    for position, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category == "Cs" or (category == "Cc" and char not in "\t\n\r"):
+            kind = "a lone surrogate (invalid Unicode)" if category == "Cs" else "a control character"
+            raise InvalidTextError(
+                f"{what} contains {kind}, U+{ord(char):04X}, at position {position}; send plain UTF-8 text"
+            )
+    return text
+
+
+def checked_question(question: str, settings: Settings) -> str:
+    """Non-empty, valid text, within REGKB_API__MAX_QUESTION_CHARS: the same rule for HTTP, Slack and CLI."""
+    question = checked_text(question).strip()
     if not question:
         raise FilterError("the question is empty; ask something, e.g. 'What are the stages of process validation?'")
+    limit = settings.api.max_question_chars
+    if len(question) > limit:
+        raise FilterError(
+            f"the question has {len(question)} characters; the limit is {limit} (REGKB_API__MAX_QUESTION_CHARS)"
+        )
     return question
 
 

@@ -5,14 +5,23 @@ Built once at each entry point (CLI, API) and passed down; nothing reads the env
 
 from __future__ import annotations
 
+import difflib
+import json
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_origin
+from urllib.parse import urlparse
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from kb.errors import ConfigError
 
 __all__ = [
     "Settings",
+    "load_settings",
     "ChunkingSettings",
     "RetrievalSettings",
     "AnswerSettings",
@@ -114,7 +123,18 @@ class AnswerSettings(BaseModel):
 
 
 class ApiSettings(BaseModel):
-    max_question_chars: int = Field(2000, ge=10, description="Longest question the HTTP API accepts.")
+    max_question_chars: int = Field(
+        2000,
+        ge=10,
+        description="Longest question accepted, and longest standalone question a follow-up may resolve to.",
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body; larger is refused (413) before it is read or auth runs."
+    )
+    max_header_bytes: int = Field(32_768, ge=1024, description="Largest request head (431 above it).")
+    max_messages: int = Field(
+        200, ge=1, description="Most messages in one chat or completion request (the last conversation_turns are used)."
+    )
     conversation_turns: int = Field(20, ge=1, description="Earlier turns of a conversation kept as context.")
     model_id: str = Field("regkb-extractive", description="Model name the OpenAI-compatible endpoint reports.")
     stream_chunk_chars: int = Field(
@@ -142,17 +162,20 @@ class SlackSettings(BaseModel):
     max_answer_chars: int = Field(2800, ge=200, le=3000, description="Longest text in one Slack section block.")
 
 
+Scope = Literal["public", "internal", "confidential"]
+
+
 class AccessSettings(BaseModel):
-    local_scopes: list[str] = Field(
-        default_factory=lambda: ["internal"],
+    local_scopes: list[Scope] = Field(
+        default_factory=lambda: list[Scope](["internal"]),
         description="Scopes of the local principal the CLI runs as (public, internal, confidential; each includes "
         "the ones below it).",
     )
     auth_disabled: bool = Field(
         False, description="Serve the HTTP API without API keys (local use only); callers get `anonymous_scopes`."
     )
-    anonymous_scopes: list[str] = Field(
-        default_factory=lambda: ["public"], description="Scopes of callers when auth is disabled."
+    anonymous_scopes: list[Scope] = Field(
+        default_factory=lambda: list[Scope](["public"]), description="Scopes of callers when auth is disabled."
     )
 
 
@@ -198,6 +221,86 @@ class Settings(BaseSettings):
         description="Internal lessons learned (Markdown with YAML front matter), ingested with their visibility.",
     )
 
+    @field_validator("chroma_url")
+    @classmethod
+    def _server_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL of a Chroma server; use e.g. http://127.0.0.1:8000")
+        return url
+
     @property
     def corpus_path(self) -> Path:
         return self.corpus_dir if self.corpus_dir is not None else self.data_dir / "corpus"
+
+
+_PREFIX = "REGKB_"
+
+
+def _setting_names(model: type[BaseModel], prefix: str = _PREFIX) -> tuple[set[str], set[str]]:
+    """Every REGKB_ variable name, and the prefixes under which any name is accepted (dict settings)."""
+    names, open_prefixes = set(), set()
+    for field_name, field in model.model_fields.items():
+        name = f"{prefix}{field_name.upper()}"
+        names.add(name)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            inner, inner_open = _setting_names(annotation, f"{name}__")
+            names |= inner
+            open_prefixes |= inner_open
+        elif annotation is dict or get_origin(annotation) is dict:
+            open_prefixes.add(f"{name}__")
+    return names, open_prefixes
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from the environment, checked: a misspelt REGKB_ name or a value that does not parse
+    is one ConfigError naming the variable and the fix (shells print it as one line)."""
+    env = os.environ if environ is None else environ
+    names, open_prefixes = _setting_names(Settings)
+    for variable in sorted(env):
+        upper = variable.upper()
+        if upper.startswith(_PREFIX) and upper not in names and not upper.startswith(tuple(open_prefixes)):
+            close = difflib.get_close_matches(upper, sorted(names), n=1, cutoff=0.75)
+            hint = f" (did you mean {close[0]}?)" if close else " (the README's Settings table lists them)"
+            raise ConfigError(f"{variable} is not a regkb setting{hint}; fix its name or unset it")
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, env)) from None
+    except SettingsError as exc:  # a list or dict setting whose value is not JSON
+        raise ConfigError(_explain_json(exc, env)) from None
+
+
+def _explain_json(exc: SettingsError, env: Mapping[str, str]) -> str:
+    match = re.search(r'field "(\w+)"', str(exc))
+    stem = f"{_PREFIX}{match.group(1).upper()}" if match else _PREFIX
+    for variable in sorted(v for v in env if v.upper().startswith(stem)):
+        try:
+            json.loads(env[variable])
+        except ValueError as problem:
+            return (
+                f"{variable}={_shown(env[variable])}: not valid JSON ({problem}); lists and maps are written "
+                "as JSON, e.g. '[\"internal\"]'; fix or unset it"
+            )
+    return f"{stem}: {exc}; fix or unset it"
+
+
+def _explain(exc: ValidationError, env: Mapping[str, str]) -> str:
+    error = exc.errors()[0]
+    path = [str(part) for part in error["loc"] if not isinstance(part, int)]
+    variable = _PREFIX + "__".join(part.upper() for part in path)
+    # A nested model given whole as JSON (REGKB_API='{...}') is reported under its own name.
+    while variable not in env and "__" in variable:
+        variable = variable.rsplit("__", 1)[0]
+    value = env.get(variable, error.get("input"))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    extra = f" ({len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+    return f"{variable}={_shown(value)}: {message}; fix or unset it{extra}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -173,3 +173,22 @@ def test_a_conversation_belongs_to_the_caller_who_started_it(api):
     assert other.json()["error"]["message"] == (
         f"conversation '{cid}' is unknown (or expired); omit conversation_id to start a new one"
     )
+
+
+def test_a_key_reusing_a_revoked_keys_name_cannot_read_its_conversations(api, tmp_path):
+    keys = KeyStore(tmp_path / "api_keys.sqlite")
+    started = api.post("/v1/chat", json={"message": QUESTION}, headers=_as(api, "internal")).json()
+    keys.revoke("internal-caller")
+    _, token = keys.create("internal-caller", ["public"])  # same name, a different key
+    follow = {"conversation_id": started["conversation_id"], "message": "and why?"}
+    reused = api.post("/v1/chat", json=follow, headers={"Authorization": f"Bearer {token}"})
+    assert reused.status_code == 404
+
+
+def test_key_names_are_unique_among_active_keys(tmp_path):
+    from kb.errors import ConfigError
+
+    keys = KeyStore(tmp_path / "api_keys.sqlite")
+    first, _ = keys.create("qa-team", ["internal"])
+    with pytest.raises(ConfigError, match=rf"already named 'qa-team' \(id {first.key_id}\).*regkb keys revoke"):
+        keys.create("qa-team", ["public"])
