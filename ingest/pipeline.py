@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import shutil
 import sys
 import time
@@ -373,15 +374,53 @@ def _parse_all(
     from tqdm import tqdm
 
     parsed, skipped = [], []
-    for item in tqdm(planned, desc="parse", unit="doc", disable=not show):
-        try:
-            doc, headings = _parse(item)
-        except IngestError as exc:
-            skipped.append(SkippedDocument(item.record.id, str(item.path), exc.reason, item.sha256))
+    results = _parsed_in_parallel(planned, settings) if _parse_workers(planned, settings) > 1 else None
+    for i, item in enumerate(tqdm(planned, desc="parse", unit="doc", disable=not show)):
+        outcome = results[i] if results is not None else _parse_or_reason(item)
+        if isinstance(outcome, str):
+            skipped.append(SkippedDocument(item.record.id, str(item.path), outcome, item.sha256))
             continue
+        doc, headings = outcome
         chunks = chunk_document(doc, headings, tokenizer(), settings.chunking)
         parsed.append((item, doc.pages, chunks))
     return parsed, skipped
+
+
+# Below this many documents the worker processes' start-up (imports) costs more than it saves.
+_PARALLEL_FROM = 4
+
+
+def _parse_workers(planned: Sequence[_Planned], settings: Settings) -> int:
+    if len(planned) < _PARALLEL_FROM:
+        return 1
+    return min(len(planned), settings.ingest_workers or os.cpu_count() or 1)
+
+
+def _parsed_in_parallel(
+    planned: Sequence[_Planned], settings: Settings
+) -> list[tuple[ParsedDocument, list[Heading]] | str]:
+    """pypdf is pure Python and single-threaded: parse documents in worker processes (spawned, never forked
+    from a process that holds the model's threads), largest first so the pool finishes together."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    order = sorted(range(len(planned)), key=lambda i: -planned[i].path.stat().st_size)
+    results: list[tuple[ParsedDocument, list[Heading]] | str] = [""] * len(planned)
+    workers = _parse_workers(planned, settings)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {i: pool.submit(_parse_or_reason, planned[i]) for i in order}
+        for i, future in futures.items():
+            results[i] = future.result()
+    return results
+
+
+def _parse_or_reason(item: _Planned) -> tuple[ParsedDocument, list[Heading]] | str:
+    """The parsed document, or why it cannot be read (a string crosses process boundaries; IngestError,
+    with its own constructor, does not unpickle)."""
+    try:
+        return _parse(item)
+    except IngestError as exc:
+        return exc.reason
 
 
 def _parse(item: _Planned) -> tuple[ParsedDocument, list[Heading]]:

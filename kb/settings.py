@@ -209,6 +209,11 @@ class Settings(BaseSettings):
     collection_prefix: str = Field(
         "regkb", description="Chroma collection name prefix; the generation is appended. One prefix per data dir."
     )
+    ingest_workers: int = Field(
+        0,
+        ge=0,
+        description="Processes parsing PDFs in parallel during an ingest of 4 or more documents; 0: one per CPU.",
+    )
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

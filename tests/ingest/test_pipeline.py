@@ -395,3 +395,16 @@ def test_a_broken_new_version_keeps_the_indexed_one(settings, deps, catalog, emb
     report = ingest_corpus(settings, deps=deps, progress=False)
     assert [s.doc_id for s in report.skipped] == ["q5c"] and report.snapshot == first.snapshot
     assert _answerable(settings, catalog, embedder) == first.snapshot
+
+
+def test_parsing_in_worker_processes_gives_the_same_index(settings, deps, corpus, tmp_path):
+    corpus.add("part11", SHARED_CORPUS / SOURCES["part11"])
+    corpus.add("annex11", SHARED_CORPUS / "ec/ec-eudralex-vol4-annex11-computerised-systems-2011.pdf")
+    corpus.add("broken", b"%PDF-1.4 not really")
+    parallel = settings.model_copy(update={"ingest_workers": 2})
+    serial = settings.model_copy(update={"ingest_workers": 1, "data_dir": tmp_path / "serial"})
+    one, two = ingest_corpus(parallel, deps=deps, progress=False), ingest_corpus(serial, deps=deps, progress=False)
+    assert one.added == two.added == ["annex11", "cpg", "part11", "q5c"]
+    assert [(s.doc_id, s.reason) for s in one.skipped] == [(s.doc_id, s.reason) for s in two.skipped]
+    for doc_id in one.added:
+        assert (_served(parallel).chunks(doc_id)).read_text() == (_served(serial).chunks(doc_id)).read_text()
