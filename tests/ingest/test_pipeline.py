@@ -222,9 +222,13 @@ def test_search_and_ask_over_fake_index(settings, deps, catalog):
 
 def _answerable(settings: Settings, catalog: MemoryCatalog, embedder: FakeEmbedder) -> str:
     """The served index opens whole and answers; returns its snapshot."""
+    from ingest.catalog import list_documents
+
     kb = open_knowledge_base(settings, embedder=embedder, store=catalog.served(settings))
     assert len(kb.chunks) == catalog.served(settings).count() == sum(d.chunks for d in kb.state.documents.values())
     assert kb.search("stability testing of biotechnological products", k=3)[0].chunk.doc_id == "q5c"
+    rows = list_documents(settings)  # `regkb docs`: the manifest's documents, indexed as the served index says
+    assert {row.record.id for row in rows if row.indexed} == set(kb.records) & {row.record.id for row in rows}
     return kb.corpus_snapshot
 
 
