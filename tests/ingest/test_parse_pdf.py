@@ -147,7 +147,14 @@ def test_corrupt_pdf_translates_the_pypdf_error(text_pdf: Path, tmp_path: Path) 
 
 @pytest.fixture(scope="module")
 def corpus() -> dict[str, ParsedDocument]:
-    return {row["id"]: parse_pdf(CORPUS / row["path"], row["id"]) for row in _manifest()}
+    """Every document parsed, in worker processes as `regkb ingest` does (pypdf is single-threaded)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    rows = _manifest()
+    with ProcessPoolExecutor(mp_context=multiprocessing.get_context("spawn")) as pool:
+        parsed = pool.map(parse_pdf, [CORPUS / row["path"] for row in rows], [row["id"] for row in rows])
+        return {row["id"]: doc for row, doc in zip(rows, parsed, strict=True)}
 
 
 @pytest.mark.integration
