@@ -485,7 +485,9 @@ def lessons_check() -> None:
 
 @app.command("eval")
 def evaluate(
-    split: Annotated[str, typer.Option(help="Questions to run: all, dev or test.")] = "all",
+    split: Annotated[
+        str, typer.Option(help="Questions to run: all, dev, test or hard (the pre-registered hard set).")
+    ] = "all",
     baselines: Annotated[bool, typer.Option(help="Also run BM25-only, dense-only and the LangChain recipe.")] = True,
     report_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: evals/reports).")] = None,
 ) -> None:
@@ -494,8 +496,8 @@ def evaluate(
     from evals.report import write_report
     from evals.runner import run_eval, write_question_log
 
-    if split not in ("all", "dev", "test"):
-        raise typer.BadParameter(f"split {split!r}: use all, dev or test")
+    if split not in ("all", "dev", "test", "hard"):
+        raise typer.BadParameter(f"split {split!r}: use all, dev, test or hard")
     settings = Settings()
     try:
         questions = [q for q in load_gold() if split == "all" or q.split == split]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,12 @@ __all__ = ["GoldRef", "GoldQuestion", "KINDS", "GOLD_DIR", "load_gold", "split_o
 GOLD_DIR = Path(__file__).resolve().parent / "gold"
 KINDS = ("checkpoint", "documentation", "definition", "procedure", "comparison", "unanswerable")
 # 30% of the questions form the test portion, never used for tuning. The split is a function of the id,
-# so adding questions never moves an existing one between portions.
+# so adding questions never moves an existing one between portions. A file named hard_*.yaml is a
+# pre-registered hard test portion of its own ("hard"): all of it is test, never tuned on, and it is
+# the headline portion of the report (issue 13).
 TEST_SHARE_PERCENT = 30
+HARD_PREFIX = "hard_"
+Split = Literal["dev", "test", "hard"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class GoldQuestion:
     kind: str
     gold: tuple[GoldRef, ...]
     nuggets: tuple[str, ...]
-    split: Literal["dev", "test"]
+    split: Split
     checkpoints: tuple[str, ...] = ()  # checkpoint-map ids the answer's checklist must show
 
     @property
@@ -62,7 +67,10 @@ def load_gold(folder: Path = GOLD_DIR) -> list[GoldQuestion]:
     questions: list[GoldQuestion] = []
     for path in sorted(folder.glob("*.yaml")):
         for index, raw in enumerate(yaml.safe_load(path.read_text()) or []):
-            questions.append(_question(path, index, raw))
+            question = _question(path, index, raw)
+            if path.name.startswith(HARD_PREFIX):
+                question = dataclasses.replace(question, split="hard")
+            questions.append(question)
     ids = [q.id for q in questions]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -2,9 +2,11 @@
 
 Per answerable question (retrieval looks at the ranked evidence, not at the answer):
     doc_hit@1, doc_hit@5  a gold document is the first / among the first five passages
-    page_hit@5            a gold document *and* page is among the first five
+    page_hit@1, page_hit@5  a gold document *and* page is the first / among the first five
     mrr@10                1 / rank of the first passage on a gold page (0 past rank 10)
     nugget_recall@5       share of the question's nuggets found in the first five passages' text
+    answer_nugget_recall  share found in what the user sees: the answer text and the cited quotes (a
+                          baseline, which has no answer text, shows its cited passages)
     citation_precision    share of the answer's citations whose document and page are gold
     false_refusal         the answer said no_evidence
 Per unanswerable question: refusal (the answer said no_evidence).
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evals.gold import GoldQuestion
-from evals.systems import SystemAnswer
+from evals.systems import Evidence, SystemAnswer
 from kb.quotes import normalise_ws
 
 __all__ = ["QuestionScore", "Summary", "score_question", "summarise", "METRICS"]
@@ -31,9 +33,11 @@ __all__ = ["QuestionScore", "Summary", "score_question", "summarise", "METRICS"]
 METRICS = (
     "doc_hit@1",
     "doc_hit@5",
+    "page_hit@1",
     "page_hit@5",
     "mrr@10",
     "nugget_recall@5",
+    "answer_nugget_recall",
     "citation_precision",
     "quote_fidelity",
     "refusal_accuracy",
@@ -69,9 +73,14 @@ def score_question(question: GoldQuestion, answer: SystemAnswer) -> QuestionScor
         values = {
             "doc_hit@1": float(bool(top5) and top5[0].doc_id in question.gold_docs),
             "doc_hit@5": float(any(e.doc_id in question.gold_docs for e in top5)),
+            "page_hit@1": float(bool(on_gold_page) and on_gold_page[0]),
             "page_hit@5": float(any(on_gold_page[:5])),
             "mrr@10": next((1.0 / rank for rank, hit in enumerate(on_gold_page, start=1) if hit), 0.0),
             "nugget_recall@5": _nugget_recall(question.nuggets, top5),
+            "answer_nugget_recall": _nugget_recall(
+                question.nuggets,
+                [*answer.citations, Evidence("", (), answer.text)] if answer.text else answer.citations,
+            ),
             "false_refusal_rate": float(refused),
         }
         if answer.citations:

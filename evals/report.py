@@ -12,7 +12,7 @@ from evals.runner import EvalRun
 
 __all__ = ["write_report", "markdown_table"]
 
-CHART_METRICS = ("doc_hit@5", "page_hit@5", "mrr@10", "nugget_recall@5", "citation_precision")
+CHART_METRICS = ("doc_hit@1", "doc_hit@5", "page_hit@5", "answer_nugget_recall", "citation_precision")
 
 
 def _cell(value: float | None, metric: str) -> str:
@@ -44,11 +44,20 @@ def write_report(run: EvalRun, out_dir: Path, *, settings_note: str = "") -> tup
         "Checkpoint metrics: recall and precision of the checklist's checkpoint ids on questions that expect "
         "some; spurious_checklist on questions that expect none (the baselines have no checkpoint map).",
     ]
-    for split, title in (("test", "Test portion (never tuned on)"), ("dev", "Dev portion"), ("all", "All questions")):
+    portions = (
+        ("hard", "Hard test portion (pre-registered, headline; never tuned on)"),
+        ("test", "Test portion (never tuned on)"),
+        ("dev", "Dev portion"),
+        ("all", "All questions"),
+    )
+    present = {s.question.split for scores in run.scores.values() for s in scores}
+    for split, title in portions:
+        if split != "all" and split not in present:
+            continue
         rows = [(name, summarise(_portion(scores, split))) for name, scores in run.scores.items()]
         sections += [f"## {title}", markdown_table(rows)]
     regkb = run.scores.get("regkb", [])
-    for split in ("test", "all"):
+    for split in [p for p in ("hard", "test") if p in present] + ["all"]:
         rows = [(kind, summarise([s for s in _portion(regkb, split) if s.question.kind == kind])) for kind in KINDS]
         sections += [f"## regkb by kind ({split})", markdown_table([r for r in rows if r[1].count], first="kind")]
     markdown.write_text("\n\n".join(sections) + "\n")
@@ -63,7 +72,9 @@ def _chart(run: EvalRun, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(run.scores)
-    summaries = {name: summarise(_portion(run.scores[name], "test")) for name in names}
+    present = {s.question.split for scores in run.scores.values() for s in scores}
+    headline = "hard" if "hard" in present else "test"
+    summaries = {name: summarise(_portion(run.scores[name], headline)) for name in names}
     width = 0.8 / len(names)
     figure, axes = plt.subplots(figsize=(10, 4.5))
     for i, name in enumerate(names):
@@ -71,7 +82,9 @@ def _chart(run: EvalRun, path: Path) -> None:
         axes.bar([x + i * width for x in range(len(CHART_METRICS))], heights, width, label=name)
     axes.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(CHART_METRICS))], CHART_METRICS)
     axes.set_ylim(0, 1.05)
-    axes.set_title("regkb vs baselines, test portion")
+    axes.set_title(
+        f"regkb vs baselines, {headline} test portion" if headline == "hard" else "regkb vs baselines, test portion"
+    )
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(names), frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

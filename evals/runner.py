@@ -42,7 +42,9 @@ class RegkbSystem:
         verified = sum(verify_quote(c.text, [self.kb.page_text(c.doc_id, p) for p in c.pages]) for c in citations)
         shown = tuple(c.id for c in answer.checklist.checkpoints) if answer.checklist else ()
         checkpoints = shown if self.kb.checkpoint_map is not None else None
-        return SystemAnswer(evidence, citations, answer.status, latency, verified, len(citations), checkpoints)
+        return SystemAnswer(
+            evidence, citations, answer.status, latency, verified, len(citations), checkpoints, text=answer.answer
+        )
 
 
 def retrieval_variant(kb: KnowledgeBase, *, plain: bool = False, **overrides: float) -> KnowledgeBase:

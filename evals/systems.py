@@ -26,6 +26,7 @@ class SystemAnswer:
     quotes_verified: int = 0  # citations whose quote was checked against the stored page text
     quotes_checked: int = 0
     checkpoints: tuple[str, ...] | None = None  # checkpoint ids of the answer's checklist; None: no map
+    text: str = ""  # the answer text the user reads (with the citations' quotes, what the user sees)
 
 
 class System(Protocol):
