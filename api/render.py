@@ -113,8 +113,10 @@ def print_answer(answer: Answer, console: Console) -> None:
         print_checklist(answer.checklist, console)
         console.print()
         console.print(Text("From the documents", style="bold reverse"))
-    style = "green" if answer.status == "answered" else "yellow"
-    console.print(Panel(Text(answer.answer), title=Text(answer.status, style=style), title_align="left"))
+    low = answer.confidence == "low"
+    style = "yellow" if answer.status != "answered" or low else "green"
+    title = f"{answer.status}, low confidence" if low else answer.status
+    console.print(Panel(Text(answer.answer), title=Text(title, style=style), title_align="left"))
     for c in answer.citations:
         pages = ", ".join(map(str, c.pages))
         section = f"§ {c.section} {c.section_title}".strip() if c.section or c.section_title else "§ (front matter)"

@@ -115,11 +115,12 @@ def answer_messages(
     payload: dict[str, Any], answer_id: str, *, share: bool = False, limit: int = MAX_SECTION_CHARS
 ) -> list[dict[str, Any]]:
     """Slack messages (`text` fallback + `blocks`) for one answer; usually one, more when blocks exceed 50."""
-    status = (
-        ":white_check_mark: Answered"
-        if payload["status"] == "answered"
-        else ":warning: No passage in the local documents answers this closely enough"
-    )
+    if payload["status"] != "answered":
+        status = ":warning: No passage in the local documents answers this closely enough"
+    elif payload.get("confidence") == "low":
+        status = ":grey_question: Answered with low confidence"
+    else:
+        status = ":white_check_mark: Answered"
     blocks: list[dict[str, Any]] = []
     if payload.get("checklist"):
         blocks += checklist_blocks(payload["checklist"], limit)

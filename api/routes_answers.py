@@ -140,7 +140,13 @@ async def _chat_events(result: ChatResult, size: int) -> AsyncIterator[dict[str,
     yield {"event": "citations", "data": json.dumps(rest, ensure_ascii=False)}
     yield {
         "event": "done",
-        "data": json.dumps({"status": result.answer.status, "timings_ms": result.answer.timings_ms}),
+        "data": json.dumps(
+            {
+                "status": result.answer.status,
+                "confidence": result.answer.confidence,
+                "timings_ms": result.answer.timings_ms,
+            }
+        ),
     }
 
 
@@ -191,7 +197,12 @@ async def completions(body: CompletionRequest, kb: KB, caller: Caller, metrics: 
 
 def _extra(result: ChatResult) -> dict[str, Any]:
     payload = answer_json(result.answer)
-    return {"status": result.answer.status, "question": result.question, "checklist": payload["checklist"]}
+    return {
+        "status": result.answer.status,
+        "confidence": result.answer.confidence,
+        "question": result.question,
+        "checklist": payload["checklist"],
+    }
 
 
 async def _completion_chunks(

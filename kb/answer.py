@@ -18,18 +18,22 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
-from kb.models import Answer, Chunk, Citation, ParsedDocument, Passage
+from kb.models import Answer, Chunk, Citation, Confidence, ParsedDocument, Passage
 from kb.quotes import looks_tabular, normalise_ws, split_units, verify_quote
 from kb.settings import AnswerSettings
 from kb.text import content_terms
 
-__all__ = ["build_answer", "assess_evidence", "term_coverage", "no_evidence_answer"]
+__all__ = ["build_answer", "assess_evidence", "assess_confidence", "term_coverage", "no_evidence_answer"]
 
 logger = logging.getLogger(__name__)
 
 PageText = Callable[[str, int], str]
 
 NO_EVIDENCE_TEXT = "No passage in the indexed corpus answers this closely enough."
+LOW_CONFIDENCE_TEXT = (
+    "Low confidence: these are the closest passages in the indexed corpus, and they may not answer the "
+    "question directly."
+)
 # Rank 1 gets 0.1, rank 2 0.05: enough to break ties towards the better passage, less than the
 # ~0.2 share one more question term is worth in a typical 3-5 term question.
 _RANK_BONUS = 0.1
@@ -75,8 +79,10 @@ def build_answer(
     settings: AnswerSettings,
     corpus_snapshot: str,
     evidence_ok: bool,
+    confidence: Confidence = "high",
 ) -> Answer:
     """An answer from `passages` (best first), or the no_evidence answer when `evidence_ok` is False.
+    A "low" confidence answer says so before its lead.
 
     `page_text(doc_id, page)` returns the stored text of a 1-based page; quotes are verified against it.
     """
@@ -100,9 +106,16 @@ def build_answer(
     ordered = [d for d in drafts if d.in_lead] + [d for d in drafts if not d.in_lead][: settings.extra_citations]
     markers = {d.rank: n for n, d in enumerate(ordered, start=1)}
     text = " ".join(f"{s.text} [{markers[s.rank]}]" for s in lead)
+    if confidence == "low":
+        text = f"{LOW_CONFIDENCE_TEXT} {text}"
     citations = tuple(_citation(markers[d.rank], passages[d.rank], d) for d in ordered)
     return Answer(
-        question=question, status="answered", answer=text, citations=citations, corpus_snapshot=corpus_snapshot
+        question=question,
+        status="answered",
+        answer=text,
+        citations=citations,
+        corpus_snapshot=corpus_snapshot,
+        confidence=confidence,
     )
 
 
@@ -136,6 +149,32 @@ def assess_evidence(
     if similarity is not None and similarity < needed:
         return False
     return term_coverage(question, passages[:_EVIDENCE_PASSAGES]) >= settings.min_term_coverage
+
+
+def assess_confidence(
+    question: str, passages: Sequence[Passage], settings: AnswerSettings, *, absent_terms: Sequence[str] = ()
+) -> Confidence | None:
+    """ "high" when `assess_evidence` holds; None (no_evidence) when nothing indexed is relevant: the best
+    passage below `relevant_similarity` (or, when the question names a domain term no indexed document
+    mentions, below `absent_term_similarity`) or the top three covering under `relevant_coverage` of the
+    question's terms; "low" in between.
+
+    The defaults put the floor at the high gate, so no answer is "low" yet: on the dev questions every
+    lower floor tried traded refusals of unanswerable questions for fewer false refusals at a worse rate
+    (evals/reports/history.md), and the absent-term rule still refuses more unanswerable questions than
+    it wrongly refuses answerable ones. The floor comes down with a relevance signal that tells them apart.
+    """
+    if not passages:
+        return None
+    if assess_evidence(question, passages, settings, absent_terms=absent_terms):
+        return "high"
+    similarity = passages[0].dense_similarity
+    floor = max(settings.relevant_similarity, settings.absent_term_similarity if absent_terms else -1.0)
+    if similarity is not None and similarity < floor:
+        return None
+    if term_coverage(question, passages[:_EVIDENCE_PASSAGES]) < settings.relevant_coverage:
+        return None
+    return "low"
 
 
 def term_coverage(question: str, passages: Sequence[Passage]) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from kb.access import PUBLIC, SCOPES, Principal
-from kb.answer import assess_evidence, build_answer
+from kb.answer import assess_confidence, build_answer
 from kb.checkpoint_map import CheckpointMap
 from kb.checkpoint_query import checklist_for_question
 from kb.embedder import Embedder
@@ -98,15 +98,17 @@ class KnowledgeBase:
         began = time.perf_counter()
         passages = self.search(question, filters=filters, k=k, principal=principal)
         retrieved = time.perf_counter()
+        confidence = assess_confidence(
+            question, passages, self.settings.answer, absent_terms=self.absent_terms_in(question, principal)
+        )
         answer = build_answer(
             question.strip(),
             passages,
             page_text=self.page_text,
             settings=self.settings.answer,
             corpus_snapshot=self.corpus_snapshot,
-            evidence_ok=assess_evidence(
-                question, passages, self.settings.answer, absent_terms=self.absent_terms_in(question, principal)
-            ),
+            evidence_ok=confidence is not None,
+            confidence=confidence or "high",
         )
         answered = time.perf_counter()
         checklist = self.checklist(question, filters=filters)

@@ -13,6 +13,9 @@ DocType = Literal[
 Status = Literal["final", "draft", "superseded"]
 Visibility = Literal["public", "internal", "confidential"]
 AnswerStatus = Literal["answered", "no_evidence"]
+# How sure an answered answer is: "high" when the best passage is close and covers the question, "low" when
+# the corpus holds relevant passages that may not answer it directly (shown, and said, rather than refused).
+Confidence = Literal["high", "low"]
 # How a checkpoint-map reference was checked: its quote found on the stored page; the document is not
 # available offline (shown with its URL, not checked against local text); the local text was not at hand
 # (no index yet); or the quote was not found (the quote is then withheld).
@@ -157,6 +160,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     closest_documents: tuple[str, ...] = ()  # filled when status == "no_evidence"
     checklist: Checklist | None = None  # checkpoint-map rows when the question is about a checkpoint
+    confidence: Confidence | None = None  # None when status == "no_evidence"
 
 
 @dataclass(frozen=True)

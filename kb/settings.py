@@ -113,6 +113,16 @@ class AnswerSettings(BaseModel):
     extra_citations: int = Field(
         0, ge=0, le=10, description="Top passages cited besides those the lead quotes (0: cite only the lead's)."
     )
+    relevant_similarity: float = Field(
+        0.40,
+        ge=-1,
+        le=1,
+        description="Below this best-passage similarity nothing indexed is relevant (no_evidence); between it and "
+        "min_dense_similarity, or with too little term coverage, the answer is given with low confidence.",
+    )
+    relevant_coverage: float = Field(
+        0.5, ge=0, le=1, description="Share of the question's terms below which nothing indexed is relevant."
+    )
     absent_term_similarity: float = Field(
         0.7,
         ge=-1,

@@ -287,7 +287,8 @@ function citationSource(c) {
 function onDone(turn, data) {
   const total = data.timings_ms && data.timings_ms.total;
   const mapOnly = data.status === "no_evidence" && turn.checklist;
-  const label = data.status === "answered" ? "Answered" : mapOnly ? "Checkpoint map only" : "No evidence";
+  const answered = data.confidence === "low" ? "Answered, low confidence" : "Answered";
+  const label = data.status === "answered" ? answered : mapOnly ? "Checkpoint map only" : "No evidence";
   setStatus(turn, data.status, label + (total ? ` · ${Math.round(total)} ms` : ""));
   if (data.status === "no_evidence") {
     turn.answerText.classList.add("notice");

@@ -200,3 +200,15 @@ def test_the_page_and_the_api_docs_are_served(client):
     assert client.get("/").headers["content-type"].startswith("text/html")
     schema = client.get("/openapi.json").json()
     assert "examples" in json.dumps(schema["components"]["schemas"]["AskRequest"])
+
+
+def test_every_answer_carries_its_confidence(client):
+    answered = client.post("/v1/ask", json={"question": QUESTION}).json()
+    assert answered["status"] == "answered" and answered["confidence"] in ("high", "low")
+    refused = client.post("/v1/ask", json={"question": "zebrafish husbandry water temperature"}).json()
+    assert refused["status"] == "no_evidence" and refused["confidence"] is None
+    stream = client.post("/v1/chat", json={"message": QUESTION, "stream": True}).text
+    done = json.loads(stream.split("event: done")[1].split("data: ", 1)[1].splitlines()[0])
+    assert done["confidence"] == answered["confidence"]
+    completion = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]}).json()
+    assert completion["regkb"]["confidence"] == answered["confidence"]

@@ -266,3 +266,17 @@ def test_a_channel_scope_limits_what_its_answers_cite(small_kb, fake, tmp_path):
     assert cited(open_message) and all("REF q5c" in text for text in cited(open_message))  # unmapped C7: everything
     # C1 sees FDA documents only: the ICH stability guideline is neither cited nor named there
     assert all("REF cpg" in text for text in cited(scoped_message)) and "q5c" not in json.dumps(scoped_message)
+
+
+def test_a_low_confidence_answer_is_marked_in_slack():
+    payload = {
+        "question": "q?",
+        "status": "answered",
+        "confidence": "low",
+        "answer": "Low confidence: ...",
+        "citations": [],
+    }
+    context = answer_messages(payload, "a1")[0]["blocks"][0]["elements"][0]["text"]
+    assert context.startswith(":grey_question: Answered with low confidence")
+    high = answer_messages({**payload, "confidence": "high"}, "a1")[0]["blocks"][0]["elements"][0]["text"]
+    assert high.startswith(":white_check_mark: Answered")

@@ -400,3 +400,45 @@ def test_a_table_is_never_quoted(corpus: _Corpus) -> None:
     assert [c.quote for c in answer.citations] == [
         "Cleanroom classification limits for grade A and grade B particle concentration are given in the table."
     ]
+
+
+@pytest.mark.parametrize(
+    ("similarity", "absent", "expected"),
+    [
+        (0.60, [], "high"),  # the high gate holds
+        (0.35, [], "low"),  # under the high gate, over the relevance floor
+        (0.25, [], None),  # under the floor: nothing indexed is relevant
+        (0.60, ["CAR-T"], None),  # an absent term raises the floor to absent_term_similarity (the default rule)
+    ],
+)
+def test_assess_confidence_bands(corpus: _Corpus, similarity: float, absent: list[str], expected: str | None) -> None:
+    from kb.answer import assess_confidence
+
+    passages = [_with_similarity(p, similarity) for p in _three(corpus)]
+    settings = AnswerSettings(min_dense_similarity=0.40, relevant_similarity=0.30, relevant_coverage=0.25)
+    assert (
+        assess_confidence("Batch release, quarantine and sampling?", passages, settings, absent_terms=absent)
+        == expected
+    )
+
+
+def test_the_default_floor_is_the_high_gate(corpus: _Corpus) -> None:
+    from kb.answer import assess_confidence
+
+    passages = [_with_similarity(p, 0.39) for p in _three(corpus)]
+    assert assess_confidence("Batch release, quarantine and sampling?", passages, AnswerSettings()) is None
+
+
+def test_a_low_confidence_answer_says_so_before_its_lead(corpus: _Corpus) -> None:
+    answer = build_answer(
+        "Who must certify a batch before release?",
+        _three(corpus),
+        page_text=corpus.page_text,
+        settings=AnswerSettings(),
+        corpus_snapshot="snap-1",
+        evidence_ok=True,
+        confidence="low",
+    )
+    assert answer.status == "answered" and answer.confidence == "low"
+    assert answer.answer.startswith("Low confidence: these are the closest passages in the indexed corpus")
+    assert answer.citations
