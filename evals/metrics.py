@@ -10,6 +10,9 @@ Per answerable question (retrieval looks at the ranked evidence, not at the answ
     citation_precision    share of the answer's citations whose document and page are gold
     false_refusal         the answer said no_evidence
 Per unanswerable question: refusal (the answer said no_evidence).
+Calibration of `confidence`, over answered questions (answerable or not):
+    high_confidence_precision  share of "high" answers that cite a gold page
+    low_confidence_precision   share of "low" answers that cite a gold page (should be clearly lower)
 Quote fidelity: citations whose quote is on the cited page(s), over all citations checked.
 Checkpoint map (systems that have one):
     checkpoint_recall     share of the expected checkpoint ids the answer's checklist shows
@@ -42,6 +45,8 @@ METRICS = (
     "quote_fidelity",
     "refusal_accuracy",
     "false_refusal_rate",
+    "high_confidence_precision",
+    "low_confidence_precision",
     "checkpoint_recall",
     "checkpoint_precision",
     "spurious_checklist",
@@ -86,6 +91,9 @@ def score_question(question: GoldQuestion, answer: SystemAnswer) -> QuestionScor
         if answer.citations:
             hits = [question.is_gold_page(c.doc_id, c.pages) for c in answer.citations]
             values["citation_precision"] = sum(hits) / len(hits)
+    if answer.status == "answered" and answer.confidence in ("high", "low"):
+        correct = any(question.is_gold_page(c.doc_id, c.pages) for c in answer.citations)
+        values[f"{answer.confidence}_confidence_precision"] = float(correct)
     values.update(_checkpoint_scores(question.checkpoints, answer.checkpoints))
     return QuestionScore(question, values, answer.latency_ms, answer.quotes_verified, answer.quotes_checked)
 

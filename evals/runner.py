@@ -43,7 +43,15 @@ class RegkbSystem:
         shown = tuple(c.id for c in answer.checklist.checkpoints) if answer.checklist else ()
         checkpoints = shown if self.kb.checkpoint_map is not None else None
         return SystemAnswer(
-            evidence, citations, answer.status, latency, verified, len(citations), checkpoints, text=answer.answer
+            evidence,
+            citations,
+            answer.status,
+            latency,
+            verified,
+            len(citations),
+            checkpoints,
+            text=answer.answer,
+            confidence=answer.confidence,
         )
 
 

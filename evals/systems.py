@@ -27,6 +27,7 @@ class SystemAnswer:
     quotes_checked: int = 0
     checkpoints: tuple[str, ...] | None = None  # checkpoint ids of the answer's checklist; None: no map
     text: str = ""  # the answer text the user reads (with the citations' quotes, what the user sees)
+    confidence: str | None = None  # "high" / "low" for an answered regkb answer; None otherwise
 
 
 class System(Protocol):

@@ -52,3 +52,14 @@ def test_a_hard_file_is_a_portion_of_its_own(tmp_path: Path):
     (tmp_path / "hard_test.yaml").write_text(item % "h-1")
     splits = {q.id: q.split for q in load_gold(tmp_path)}
     assert splits["h-1"] == "hard" and splits["o-1"] in ("dev", "test")
+
+
+def test_confidence_is_scored_by_whether_its_answers_cite_a_gold_page():
+    right = [Evidence("fda-pv", (12,), "q")]
+    wrong = [Evidence("q7", (3,), "q")]
+    high = score_question(QUESTION, SystemAnswer(tuple(right), tuple(right), "answered", 1.0, confidence="high"))
+    low = score_question(QUESTION, SystemAnswer(tuple(wrong), tuple(wrong), "answered", 1.0, confidence="low"))
+    baseline = score_question(QUESTION, SystemAnswer(tuple(right), tuple(right), "answered", 1.0))
+    assert high.values["high_confidence_precision"] == 1.0 and "low_confidence_precision" not in high.values
+    assert low.values["low_confidence_precision"] == 0.0
+    assert not {k for k in baseline.values if "confidence" in k}
