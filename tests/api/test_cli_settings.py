@@ -65,3 +65,15 @@ def test_known_names_keys_of_map_settings_and_other_variables_pass_the_name_chec
 def test_an_unknown_name_far_from_any_setting_points_at_the_readme():
     with pytest.raises(ConfigError, match=r"REGKB_COLOUR is not a regkb setting \(the README's Settings table"):
         load_settings({"REGKB_COLOUR": "blue"})
+
+
+def test_cli_output_is_never_read_as_markup(capsys):
+    from api.cli import _fail, err, out
+    from kb.errors import RegkbError
+
+    text = "Lesson [/bold] about [red]freezer[/red] bags [link=x]"
+    out.print(text)
+    _fail(RegkbError(text))
+    captured = capsys.readouterr()
+    assert text in captured.out and f"regkb: error: {text}" in captured.err
+    assert err.soft_wrap
