@@ -82,9 +82,7 @@ def _chart(run: EvalRun, path: Path) -> None:
         axes.bar([x + i * width for x in range(len(CHART_METRICS))], heights, width, label=name)
     axes.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(CHART_METRICS))], CHART_METRICS)
     axes.set_ylim(0, 1.05)
-    axes.set_title(
-        f"regkb vs baselines, {headline} test portion" if headline == "hard" else "regkb vs baselines, test portion"
-    )
+    axes.set_title(f"regkb vs baselines, {'hard ' if headline == 'hard' else ''}test portion")
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(names), frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

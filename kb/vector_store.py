@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from kb.errors import BackendError, ConfigError
+from kb.errors import BackendError
 
 __all__ = [
     "DenseIndex",
@@ -185,8 +185,7 @@ def _client(data_dir: Path, url: str | None) -> Any:
 
 
 def _server_address(url: str) -> dict[str, Any]:
+    """Host, port and TLS of a server URL; `Settings` has already checked it is an http(s) URL."""
     parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(f"REGKB_CHROMA_URL={url!r} is not an http(s) URL; use e.g. http://127.0.0.1:8000")
     port = parsed.port or (443 if parsed.scheme == "https" else 8000)
     return {"host": parsed.hostname, "port": port, "ssl": parsed.scheme == "https"}
