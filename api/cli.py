@@ -75,7 +75,7 @@ def corpus_fetch(
 ) -> None:
     """Fill the corpus folder from a mirror folder or the official URLs, checking sha256."""
     from ingest.fetch import fetch_corpus
-    from ingest.manifest import load_manifest
+    from kb.manifest import load_manifest
 
     settings = Settings()
     try:
@@ -459,7 +459,7 @@ def lessons_check() -> None:
     """Validate every lesson: front matter, ids against the manifest and the checkpoint map, sections."""
     from ingest.catalog import load_checkpoints
     from ingest.lessons import load_lessons
-    from ingest.manifest import load_manifest
+    from kb.manifest import load_manifest
 
     settings = Settings()
     try:

@@ -27,8 +27,8 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pypdf import PdfReader
 
 from evals.systems import Evidence, SystemAnswer
-from ingest.manifest import resolve_document_path
 from kb.embedder import Embedder
+from kb.manifest import resolve_document_path
 from kb.models import DocumentRecord
 
 __all__ = ["EmbedderEmbeddings", "LangChainBaseline", "build_langchain_baseline", "recipe_chunks"]

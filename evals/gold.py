@@ -19,9 +19,11 @@ KINDS = ("checkpoint", "documentation", "definition", "procedure", "comparison",
 # 30% of the questions form the test portion, never used for tuning. The split is a function of the id,
 # so adding questions never moves an existing one between portions. A file named hard_*.yaml is a
 # pre-registered hard test portion of its own ("hard"): all of it is test, never tuned on, and it is
-# the headline portion of the report (issue 13).
+# the headline portion of the report (issue 13). A file named dev_*.yaml is a pre-registered tuning set in
+# the hard portion's style: all of it is dev.
 TEST_SHARE_PERCENT = 30
 HARD_PREFIX = "hard_"
+DEV_PREFIX = "dev_"
 Split = Literal["dev", "test", "hard"]
 
 
@@ -70,6 +72,8 @@ def load_gold(folder: Path = GOLD_DIR) -> list[GoldQuestion]:
             question = _question(path, index, raw)
             if path.name.startswith(HARD_PREFIX):
                 question = dataclasses.replace(question, split="hard")
+            elif path.name.startswith(DEV_PREFIX):
+                question = dataclasses.replace(question, split="dev")
             questions.append(question)
     ids = [q.id for q in questions]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

@@ -14,10 +14,10 @@ from evals.gold import GoldQuestion, load_gold
 from evals.metrics import QuestionScore, score_question
 from evals.systems import Evidence, System, SystemAnswer
 from ingest.catalog import load_checkpoints
-from ingest.manifest import load_manifest
 from ingest.pipeline import ingest_corpus
 from kb.glossary import Glossary
 from kb.knowledge_base import KnowledgeBase, open_knowledge_base
+from kb.manifest import load_manifest
 from kb.quotes import verify_quote
 from kb.settings import Settings
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.manifest import load_manifest, resolve_document_path
 from kb.checkpoint_map import CheckpointMap, load_checkpoint_map
 from kb.index_files import IndexPaths, IndexState, read_pages, read_state
+from kb.manifest import load_manifest, resolve_document_path
 from kb.models import DocumentRecord
 from kb.settings import Settings
 

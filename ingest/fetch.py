@@ -24,8 +24,8 @@ from typing import Literal, get_args
 
 import httpx
 
-from ingest.manifest import resolve_document_path
 from kb.errors import IngestError, ManifestError
+from kb.manifest import resolve_document_path
 from kb.models import DocumentRecord
 
 __all__ = [

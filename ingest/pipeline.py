@@ -21,7 +21,6 @@ from ingest.chunk import chunk_document, embedding_text
 from ingest.fetch import file_sha256
 from ingest.lessons import load_lessons
 from ingest.lock import ingest_lock
-from ingest.manifest import load_manifest, resolve_document_path
 from ingest.parse_pdf import parse_pdf
 from ingest.parse_text import markdown_headings, parse_html, parse_markdown
 from ingest.sections import find_headings
@@ -43,6 +42,7 @@ from kb.index_files import (
     write_state,
 )
 from kb.keyword_index import build_keyword_index, load_keyword_index, save_keyword_index
+from kb.manifest import load_manifest, resolve_document_path
 from kb.models import Chunk, DocumentRecord, Heading, ParsedDocument
 from kb.settings import Settings
 from kb.vector_store import ChromaCatalog, VectorCatalog, VectorStore

@@ -8,8 +8,8 @@ from functools import cache
 import pytest
 
 from evals.gold import KINDS, load_gold
-from ingest.manifest import load_manifest, resolve_document_path
 from ingest.parse_pdf import parse_pdf
+from kb.manifest import load_manifest, resolve_document_path
 from kb.models import ParsedDocument
 from kb.quotes import normalise_ws
 from kb.settings import Settings
@@ -35,6 +35,16 @@ def test_size_and_mix_of_the_gold_set():
     covered = Counter(ref.doc for q in QUESTIONS for ref in q.gold)
     assert [doc for doc in OFFLINE if covered[doc] < 3] == []
     assert {q.split for q in QUESTIONS} == {"dev", "test", "hard"}  # hard: the pre-registered hard_*.yaml files
+
+
+@pytest.mark.unit
+def test_file_prefixes_fix_the_portion(tmp_path):
+    item = "- {{id: {id}, question: 'Q?', kind: definition, gold: [{{doc: ich-q7-2000, pages: [1]}}], nuggets: [x]}}\n"
+    ids = [f"x-{n}" for n in range(40)]  # 40 ids: the id hash alone puts some in each of dev and test
+    for name in ("hard_a.yaml", "dev_a.yaml", "plain.yaml"):
+        (tmp_path / name).write_text("".join(item.format(id=f"{name[:4]}{i}") for i in ids))
+    splits = {(q.id[:4], q.split) for q in load_gold(tmp_path)}
+    assert splits == {("hard", "hard"), ("dev_", "dev"), ("plai", "dev"), ("plai", "test")}
 
 
 @pytest.mark.unit

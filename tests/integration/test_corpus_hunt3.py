@@ -8,7 +8,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from ingest.manifest import load_manifest, resolve_document_path
+from kb.manifest import load_manifest, resolve_document_path
 from kb.settings import Settings
 from tests.conftest import SHARED_CORPUS
 

@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from ingest.manifest import load_manifest, resolve_document_path
 from kb.errors import ConfigError, ManifestError
+from kb.manifest import load_manifest, resolve_document_path
 from kb.models import DocumentRecord
 
 REPO = Path(__file__).resolve().parents[2]
