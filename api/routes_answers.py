@@ -136,7 +136,8 @@ async def _chat_events(result: ChatResult, size: int) -> AsyncIterator[dict[str,
     }
     for piece in pieces(result.answer.answer, size):
         yield {"event": "delta", "data": json.dumps({"text": piece})}
-    rest = {key: payload[key] for key in ("citations", "checklist", "closest_documents", "corpus_snapshot")}
+    keys = ("citations", "checklist", "closest_documents", "not_addressed", "offline_documents", "corpus_snapshot")
+    rest = {key: payload[key] for key in keys}
     yield {"event": "citations", "data": json.dumps(rest, ensure_ascii=False)}
     yield {
         "event": "done",
@@ -202,6 +203,8 @@ def _extra(result: ChatResult) -> dict[str, Any]:
         "confidence": result.answer.confidence,
         "question": result.question,
         "checklist": payload["checklist"],
+        "not_addressed": payload["not_addressed"],
+        "offline_documents": payload["offline_documents"],
     }
 
 

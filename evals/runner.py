@@ -65,7 +65,9 @@ def retrieval_variant(kb: KnowledgeBase, *, plain: bool = False, **overrides: fl
     variant = dataclasses.replace(kb, settings=kb.settings.model_copy(update={"retrieval": retrieval}))
     if not plain:
         return variant
-    return dataclasses.replace(variant, glossary=Glossary(()), absent_terms={}, checkpoint_map=None)
+    return dataclasses.replace(
+        variant, glossary=Glossary(()), absent_terms={}, unaddressed_terms={}, checkpoint_map=None
+    )
 
 
 @dataclass(frozen=True)

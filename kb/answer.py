@@ -1,10 +1,14 @@
-"""Extractive answers: the passages' best sentences, verbatim, each followed by a checkable citation.
+"""Extractive answers: verbatim spans of the passages that answer, each followed by a checkable citation.
 
-Nothing is generated. Every sentence is scored by the question's content terms it contains, each
-weighted by an IDF estimated over the passages' own sentences (a term in every sentence says
-nothing), plus a small bonus for the passage's retrieval rank. The best few form the lead, in
-passage order; every passage is then cited exactly once, with a quote of 1-3 whole sentences that
-is checked against the stored page text before it is returned.
+Nothing is generated. Every sentence is scored by the ask's content terms it contains (kb.question:
+the asker's context counts for less), each weighted by an IDF estimated over the passages' own
+sentences (a term in every sentence says nothing), plus a small bonus for the passage's retrieval rank
+and one for the shape the question type asks for (a number for "how many", a lead-in for "what must X
+contain"). The lead is one to `lead_spans` spans, best first, one per passage: the passage's best
+sentence with what follows it in its section (whole sentences, or a lead-in's list items), each its own
+paragraph under its own citation, so text of different documents is never run together. A passage the
+lead does not use is cited (only with `extra_citations`) by its best sentence. Every quote is checked
+against the stored page text before it is returned.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
+from kb.coverage import CoverageGap
 from kb.models import Answer, Chunk, Citation, Confidence, ParsedDocument, Passage
-from kb.quotes import looks_tabular, normalise_ws, split_units, verify_quote
+from kb.question import ReadQuestion, read_question
+from kb.quotes import looks_tabular, normalise_ws, split_units, table_regions, verify_quote
 from kb.settings import AnswerSettings
 from kb.text import content_terms
 
-__all__ = ["build_answer", "assess_evidence", "assess_confidence", "term_coverage", "no_evidence_answer"]
+__all__ = ["build_answer", "no_evidence_answer"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +40,26 @@ LOW_CONFIDENCE_TEXT = (
     "Low confidence: these are the closest passages in the indexed corpus, and they may not answer the "
     "question directly."
 )
-# Rank 1 gets 0.1, rank 2 0.05: enough to break ties towards the better passage, less than the
-# ~0.2 share one more question term is worth in a typical 3-5 term question.
-_RANK_BONUS = 0.1
+# Rank 1 gets 0.2, rank 2 0.1: the lead prefers the better-ranked passage unless another holds a clearly
+# better sentence (on the dev questions 0.1 gave more nuggets and fewer citations on a gold page, 0.3 the
+# reverse; history.md).
+_RANK_BONUS = 0.2
 _MIN_LEAD_WORDS = 6  # shorter units are headings, labels or list stubs, not answers
-_MAX_LEAD_PER_PASSAGE = 2
-_EVIDENCE_PASSAGES = 3
 _DUPLICATE_JACCARD = 0.8  # overlapping chunks repeat sentences, sometimes cut differently
-_MAX_QUOTE_SENTENCES = 3
-_MAX_LIST_ITEMS = 3
 _ENDS_SENTENCE = re.compile(r"[.?!:;]['\"’”)\]]*$")
+# A paragraph number opening a span ("12.41 ", "5.2. ", "(a) ", "iii. ") is a label, not lead text.
+_PARAGRAPH_NUMBER = re.compile(r"\s*(?:\d+(?:\.\d+)*\.?|\([a-z0-9]{1,4}\)|[a-z]\)|[ivx]{1,5}\.)\s+(?=[A-Z(])")
+_CONTEXT_WEIGHT = 0.3  # a context term ("NK-cell" in "We make an NK-cell product; ...") counts for less
+_SHAPE_BONUS = 0.15
+# The sentence shape each question type asks for (kb.question): a number for "how many", a lead-in or
+# "should include" for "what must X contain", a scope statement for "does X apply", and so on.
+_SHAPES: dict[str, re.Pattern[str]] = {
+    "quantity": re.compile(r"\d|\b(?:one|two|three|four|five|six|ten|twelve|at least|minimum|maximum)\b", re.I),
+    "contents": re.compile(r":$|\b(?:should|must|shall|would|can) (?:include|contain|address|describe|cover)", re.I),
+    "definition": re.compile(r"\b(?:is defined as|means|refers to|is the|are the)\b|:", re.I),
+    "timing": re.compile(r"\b(?:before|prior to|during|after|until|at the time|phase|stage)\b", re.I),
+    "scope": re.compile(r"\b(?:appl(?:y|ies|icable)|scope|not intended|does not|exclud\w*|cover\w*)\b", re.I),
+}
 
 
 @dataclass(frozen=True)
@@ -56,10 +72,10 @@ class _Sentence:
     terms: frozenset[str]
     heading: bool
     eligible: bool  # may lead: a whole sentence of at least _MIN_LEAD_WORDS words
+    fragment: bool = False  # cut by the chunk boundary: never quoted as a sentence
     score: float = 0.0
     matches: int = 0  # question terms it contains
     bullet: bool = False
-    with_list: bool = False  # extended over the bullets that follow it (see _with_lists)
 
 
 @dataclass(frozen=True)
@@ -80,19 +96,22 @@ def build_answer(
     corpus_snapshot: str,
     evidence_ok: bool,
     confidence: Confidence = "high",
+    gap: CoverageGap | None = None,
 ) -> Answer:
     """An answer from `passages` (best first), or the no_evidence answer when `evidence_ok` is False.
-    A "low" confidence answer says so before its lead.
+    A "low" confidence answer says so before its lead; a `gap` (subjects no indexed document addresses)
+    is stated before it too, with the documents that would address them.
 
     `page_text(doc_id, page)` returns the stored text of a 1-based page; quotes are verified against it.
     """
     if not evidence_ok or not passages:
-        return no_evidence_answer(question, passages, corpus_snapshot)
-    groups = _score(content_terms(question), [_sentences(rank, p.chunk) for rank, p in enumerate(passages)])
+        return no_evidence_answer(question, passages, corpus_snapshot, gap)
+    reading = read_question(question)
+    groups = _score(reading, [_sentences(rank, p.chunk) for rank, p in enumerate(passages)])
     pages = cache(page_text)  # each stored page is read once per answer, however many quotes it checks
     excluded: set[int] = set()
     while True:  # a passage whose quote fails verification is dropped and the lead picked again
-        lead = _with_lists(_pick_lead(groups, excluded, settings.lead_sentences), groups, passages, settings)
+        lead = _lead_spans(groups, excluded, passages, settings)
         drafts = _draft_citations(passages, groups, lead, excluded, pages, settings.quote_max_chars)
         failed = {rank for rank in range(len(passages)) if rank not in excluded} - {d.rank for d in drafts}
         if not failed:
@@ -100,12 +119,15 @@ def build_answer(
         excluded |= failed
     if not drafts:
         logger.warning("no quote could be verified against the stored pages; answering no_evidence")
-        return no_evidence_answer(question, passages, corpus_snapshot)
+        return no_evidence_answer(question, passages, corpus_snapshot, gap)
     # Passages that gave no lead sentence are cited only up to `extra_citations` (default none): on the
     # dev questions, citing all five top passages put 1 in 3 citations on a gold page, citing the lead's 1 in 2.
     ordered = [d for d in drafts if d.in_lead] + [d for d in drafts if not d.in_lead][: settings.extra_citations]
     markers = {d.rank: n for n, d in enumerate(ordered, start=1)}
-    text = " ".join(f"{s.text} [{markers[s.rank]}]" for s in lead)
+    # One paragraph per span: sentences of different documents are never run together.
+    text = "\n\n".join(f"{s.text} [{markers[s.rank]}]" for s in lead)
+    if gap is not None:
+        text = f"{gap.statement(answered=True)}\n\n{text}"
     if confidence == "low":
         text = f"{LOW_CONFIDENCE_TEXT} {text}"
     citations = tuple(_citation(markers[d.rank], passages[d.rank], d) for d in ordered)
@@ -116,13 +138,18 @@ def build_answer(
         citations=citations,
         corpus_snapshot=corpus_snapshot,
         confidence=confidence,
+        **_gap_fields(gap),
     )
 
 
-def no_evidence_answer(question: str, passages: Sequence[Passage], corpus_snapshot: str) -> Answer:
+def no_evidence_answer(
+    question: str, passages: Sequence[Passage], corpus_snapshot: str, gap: CoverageGap | None = None
+) -> Answer:
     documents = {p.document.id: p.document for p in passages}
     names = [f"{doc.title} ({doc.id})" for doc in documents.values()]
     text = f"{NO_EVIDENCE_TEXT} Closest documents: {', '.join(names)}." if names else NO_EVIDENCE_TEXT
+    if gap is not None:
+        text = f"{text} {gap.statement(answered=False)}"
     return Answer(
         question=question,
         status="no_evidence",
@@ -130,68 +157,27 @@ def no_evidence_answer(question: str, passages: Sequence[Passage], corpus_snapsh
         citations=(),
         corpus_snapshot=corpus_snapshot,
         closest_documents=tuple(documents),
+        **_gap_fields(gap),
     )
 
 
-def assess_evidence(
-    question: str, passages: Sequence[Passage], settings: AnswerSettings, *, absent_terms: Sequence[str] = ()
-) -> bool:
-    """Whether the passages can answer: the best is close enough and the top 3 cover the question's terms.
-
-    `absent_terms` are domain terms of the question that no indexed document mentions; with any, the best
-    passage must reach the stricter `absent_term_similarity`. A best passage without a dense similarity
-    (dense retrieval did not run) skips the similarity test.
-    """
-    if not passages:
-        return False
-    similarity = passages[0].dense_similarity
-    needed = max(settings.min_dense_similarity, settings.absent_term_similarity if absent_terms else -1.0)
-    if similarity is not None and similarity < needed:
-        return False
-    return term_coverage(question, passages[:_EVIDENCE_PASSAGES]) >= settings.min_term_coverage
-
-
-def assess_confidence(
-    question: str, passages: Sequence[Passage], settings: AnswerSettings, *, absent_terms: Sequence[str] = ()
-) -> Confidence | None:
-    """ "high" when `assess_evidence` holds; None (no_evidence) when nothing indexed is relevant: the best
-    passage below `relevant_similarity` (or, when the question names a domain term no indexed document
-    mentions, below `absent_term_similarity`) or the top three covering under `relevant_coverage` of the
-    question's terms; "low" in between.
-
-    The defaults put the floor at the high gate, so no answer is "low" yet: on the dev questions every
-    lower floor tried traded refusals of unanswerable questions for fewer false refusals at a worse rate
-    (evals/reports/history.md), and the absent-term rule still refuses more unanswerable questions than
-    it wrongly refuses answerable ones. The floor comes down with a relevance signal that tells them apart.
-    """
-    if not passages:
-        return None
-    if assess_evidence(question, passages, settings, absent_terms=absent_terms):
-        return "high"
-    similarity = passages[0].dense_similarity
-    floor = max(settings.relevant_similarity, settings.absent_term_similarity if absent_terms else -1.0)
-    if similarity is not None and similarity < floor:
-        return None
-    if term_coverage(question, passages[:_EVIDENCE_PASSAGES]) < settings.relevant_coverage:
-        return None
-    return "low"
-
-
-def term_coverage(question: str, passages: Sequence[Passage]) -> float:
-    """Share of the question's distinct content terms found in the passages (text, section and document titles)."""
-    wanted = set(content_terms(question))
-    if not wanted:
-        return 0.0
-    found: set[str] = set()
-    for p in passages:
-        found.update(content_terms(f"{p.document.reference} {p.document.title} {p.chunk.section_title} {p.chunk.text}"))
-    return len(wanted & found) / len(wanted)
+def _gap_fields(gap: CoverageGap | None) -> dict[str, tuple[str, ...]]:
+    if gap is None:
+        return {}
+    return {"not_addressed": gap.terms, "offline_documents": tuple(d.id for d in gap.documents)}
 
 
 def _sentences(rank: int, chunk: Chunk) -> list[_Sentence]:
     units = split_units(chunk.text)
+    tables = table_regions(chunk.text, units)
     sentences: list[_Sentence] = []
+    for table in tables:  # a table is cited by its caption line, which reads on the page as it is quoted
+        caption = normalise_ws(chunk.text[table.start : table.caption_end])
+        terms = frozenset(content_terms(caption))
+        sentences.append(_Sentence(rank, 0, table.start, table.caption_end, caption, terms, True, False))
     for index, unit in enumerate(units):
+        if any(t.start <= unit.start < t.end or unit.start <= t.start < unit.end for t in tables):
+            continue  # the table's cells and header, in extraction order
         text = normalise_ws(chunk.text[unit.start : unit.end])
         # The chunker cuts inside sentences (overlap, window limit): a first sentence starting in
         # lowercase or a last one without final punctuation is a fragment.
@@ -205,70 +191,87 @@ def _sentences(rank: int, chunk: Chunk) -> list[_Sentence]:
         terms = frozenset(content_terms(text))
         sentences.append(
             _Sentence(
-                rank, len(sentences), unit.start, unit.end, text, terms, heading, eligible, bullet=unit.kind == "bullet"
+                rank,
+                0,
+                unit.start,
+                unit.end,
+                text,
+                terms,
+                heading,
+                eligible,
+                fragment=fragment,
+                bullet=unit.kind == "bullet",
             )
         )
-    return sentences
+    ordered = sorted(sentences, key=lambda s: s.start)
+    return [replace(s, index=i) for i, s in enumerate(ordered)]
 
 
-def _score(question_terms: list[str], groups: list[list[_Sentence]]) -> list[list[_Sentence]]:
-    wanted = set(question_terms)
+def _score(reading: ReadQuestion, groups: list[list[_Sentence]]) -> list[list[_Sentence]]:
+    """Each sentence's IDF-weighted share of the ask's terms (the context's count for _CONTEXT_WEIGHT),
+    plus the rank bonus and, when it has the shape the question type asks for, _SHAPE_BONUS."""
+    asked = set(content_terms(reading.ask))
+    weight = {t: _CONTEXT_WEIGHT for t in content_terms(reading.context)} | dict.fromkeys(asked, 1.0)
+    wanted = set(weight)
     everything = [s for group in groups for s in group]
     df = Counter(t for s in everything for t in s.terms & wanted)
     n = len(everything)
-    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in wanted}
+    idf = {t: weight[t] * math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in wanted}
     total = sum(idf.values()) or 1.0
+    shape = _SHAPES.get(reading.kind)
 
     def scored(s: _Sentence) -> _Sentence:
         hits = s.terms & wanted
         coverage = sum(idf[t] for t in hits) / total
-        return replace(s, score=coverage + _RANK_BONUS / (1 + s.rank), matches=len(hits))
+        bonus = _SHAPE_BONUS if shape is not None and shape.search(s.text) else 0.0
+        return replace(s, score=coverage + bonus + _RANK_BONUS / (1 + s.rank), matches=len(hits & asked))
 
     return [[scored(s) for s in group] for group in groups]
 
 
-def _pick_lead(groups: list[list[_Sentence]], excluded: set[int], count: int) -> list[_Sentence]:
+def _lead_spans(
+    groups: list[list[_Sentence]], excluded: set[int], passages: Sequence[Passage], settings: AnswerSettings
+) -> list[_Sentence]:
+    """Up to `lead_spans` spans, best first, one per passage: the best sentence of the passage with the
+    sentences (or list items) that follow it in its section. A further passage leads only when its best
+    sentence scores at least `span_ratio` of the best one."""
     pool = sorted(
         (s for group in groups for s in group if s.eligible and s.rank not in excluded),
         key=lambda s: (-s.score, s.rank, s.start),
     )
-    # A sentence sharing no term with the question leads only when nothing better exists.
     pool = [s for s in pool if s.matches] or pool[:1]
-    picked: list[_Sentence] = []
-    per_passage: Counter[int] = Counter()
+    if not pool:  # nothing but headings and table captions: the best of them, not grown
+        rest = [s for group in groups for s in group if s.rank not in excluded]
+        return sorted(rest, key=lambda s: (-s.score, s.rank, s.start))[:1]
+    spans: list[_Sentence] = []
     for s in pool:
-        if len(picked) == count:
+        if len(spans) == settings.lead_spans or s.score < settings.span_ratio * pool[0].score:
             break
-        if per_passage[s.rank] < _MAX_LEAD_PER_PASSAGE and not any(_near_duplicate(s, p) for p in picked):
-            picked.append(s)
-            per_passage[s.rank] += 1
-    return sorted(picked, key=lambda s: (s.rank, s.start))
+        if any(o.rank == s.rank for o in spans) or any(_near_duplicate(s, o) for o in spans):
+            continue
+        spans.append(_grow(s, groups[s.rank], passages[s.rank].chunk, settings.span_chars))
+    return spans
 
 
-def _with_lists(
-    lead: list[_Sentence], groups: list[list[_Sentence]], passages: Sequence[Passage], settings: AnswerSettings
-) -> list[_Sentence]:
-    """A lead sentence followed by a bulleted list ("... in three stages." then one bullet per stage) takes
-    up to _MAX_LIST_ITEMS of those bullets with it: the list is the answer the sentence announces.
-    Lead sentences that fall inside such a list are dropped, so nothing is said twice."""
-    extended: list[_Sentence] = []
-    for s in lead:
-        items = []
-        for unit in groups[s.rank][s.index + 1 : s.index + 1 + _MAX_LIST_ITEMS]:
-            if not unit.bullet:
-                break
-            items.append(unit)
-        text = passages[s.rank].chunk.text
-        while len(items) >= 2 and len(normalise_ws(text[s.start : items[-1].end])) > 2 * settings.quote_max_chars:
-            items.pop()
-        if len(items) >= 2 and not s.bullet:
-            s = replace(s, end=items[-1].end, text=normalise_ws(text[s.start : items[-1].end]), with_list=True)
-        extended.append(s)
-    return [
-        s
-        for s in extended
-        if not any(o is not s and o.rank == s.rank and o.start <= s.start and s.end <= o.end for o in extended)
-    ]
+def _grow(s: _Sentence, group: list[_Sentence], chunk: Chunk, max_chars: int) -> _Sentence:
+    """The sentence extended over what follows it in the same section: whole sentences up to `max_chars`,
+    or, after a lead-in, its list items up to twice that; a leading paragraph number is left out."""
+    section = chunk.section_at(s.start)
+    end = s.end
+    listing = False
+    for unit in group[s.index + 1 :]:
+        if unit.heading or unit.fragment or chunk.section_at(unit.start) != section:
+            break
+        listing = listing or unit.bullet
+        limit = 2 * max_chars if listing else max_chars
+        if len(normalise_ws(chunk.text[s.start : unit.end])) > limit:
+            break
+        end = unit.end
+    start = s.start
+    number = _PARAGRAPH_NUMBER.match(chunk.text, start, end)
+    if number and number.end() < end:
+        start = number.end()
+    return replace(s, start=start, end=end, text=normalise_ws(chunk.text[start:end]))
 
 
 def _draft_citations(
@@ -286,9 +289,8 @@ def _draft_citations(
             continue
         own = [s for s in lead if s.rank == rank]
         if own:
-            start, end = _lead_span(passage.chunk.text, groups[rank], own, max_chars)
-            # A lead sentence with its list is quoted whole (bounded by _with_lists at twice max_chars).
-            limit = max([max_chars] + [len(s.text) for s in own if s.with_list])
+            start, end = own[0].start, own[0].end  # one span per passage, quoted whole (bounded by _grow)
+            limit = max(max_chars, len(own[0].text))
         else:
             best = _best_sentence(groups[rank], quoted)
             quoted += [best] if best else []
@@ -300,17 +302,6 @@ def _draft_citations(
             continue
         drafts.append(_Draft(rank, located[0], located[1], bool(own), start))
     return drafts
-
-
-def _lead_span(text: str, group: list[_Sentence], own: list[_Sentence], max_chars: int) -> tuple[int, int]:
-    """The span of 1-3 sentences covering a passage's lead sentences, else its best lead sentence."""
-    first, last = own[0], own[-1]
-    between = group[first.index : last.index + 1]
-    fits = len(normalise_ws(text[first.start : last.end])) <= max_chars
-    if fits and len(between) <= _MAX_QUOTE_SENTENCES and not any(s.heading for s in between):
-        return first.start, last.end
-    best = max(own, key=lambda s: (s.score, -s.start))
-    return best.start, best.end
 
 
 def _best_sentence(group: list[_Sentence], quoted: list[_Sentence]) -> _Sentence | None:

@@ -24,6 +24,9 @@ __all__ = ["GlossaryTerm", "Glossary", "load_glossary"]
 class GlossaryTerm:
     term: str
     forms: tuple[str, ...]
+    # Manifest ids of the documents that address the concept specifically (the EMA/CAT and FDA CBER
+    # guidance for CAR-T, AAV, ...): named in an answer when no indexed document addresses it.
+    covered_by: tuple[str, ...] = ()
 
     @property
     def surfaces(self) -> tuple[str, ...]:
@@ -81,6 +84,16 @@ class Glossary:
 
         return {t.term for t in self.terms if not occurs(t)}
 
+    def naming(self, term: GlossaryTerm, texts: Iterable[str]) -> list[bool]:
+        """For each text, whether it names the term (any surface; the rules of `mentioned`, at C speed)."""
+        needles = [(_word_stream(s), len(s) <= 2 and s.isupper()) for s in term.surfaces]
+        flags = []
+        for text in texts:
+            cased = _word_stream(text)
+            lowered = cased.lower()
+            flags.append(any((n in cased) if exact else (n.lower() in lowered) for n, exact in needles))
+        return flags
+
 
 def load_glossary(path: Path) -> Glossary:
     try:
@@ -91,5 +104,6 @@ def load_glossary(path: Path) -> Glossary:
     for index, entry in enumerate((raw or {}).get("terms") or []):
         if not isinstance(entry, dict) or not str(entry.get("term") or "").strip():
             raise ConfigError(f"{path}: entry {index} needs a term")
-        terms.append(GlossaryTerm(str(entry["term"]), tuple(str(f) for f in entry.get("forms") or [])))
+        forms = tuple(str(f) for f in entry.get("forms") or [])
+        terms.append(GlossaryTerm(str(entry["term"]), forms, tuple(str(d) for d in entry.get("covered_by") or [])))
     return Glossary(tuple(terms))

@@ -113,6 +113,7 @@ def record_hash(record: DocumentRecord) -> str:
     the ingest refreshes stored notes without touching the index."""
     fields = dataclasses.asdict(record)
     fields.pop("version_note", None)
+    fields.pop("aliases", None)  # query-time names, taken from the manifest when the index is opened
     return short_hash(fields)
 
 
@@ -130,7 +131,8 @@ class DocumentState:
     chunks: int
 
     def to_record(self) -> DocumentRecord:
-        return DocumentRecord(**{**self.record, "will_replace": tuple(self.record.get("will_replace", ()))})
+        record = {**self.record, "will_replace": tuple(self.record.get("will_replace", ()))}
+        return DocumentRecord(**{**record, "aliases": tuple(record.get("aliases", ()))})
 
 
 @dataclass

@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from kb.access import PUBLIC, SCOPES, Principal
-from kb.answer import assess_confidence, build_answer
+from kb.answer import build_answer
 from kb.checkpoint_map import CheckpointMap
 from kb.checkpoint_query import checklist_for_question
+from kb.coverage import CoverageGap, coverage_gap, unaddressed_terms
 from kb.embedder import Embedder
 from kb.errors import FilterError, InvalidTextError, NotFoundError
+from kb.evidence import assess_confidence
 from kb.filters import Filters, validate_filters
 from kb.glossary import Glossary, load_glossary
 from kb.index_files import IndexPaths, IndexState, published_paths, read_chunks, read_pages, read_state
 from kb.keyword_index import KeywordIndex, load_keyword_index
+from kb.manifest import load_manifest
 from kb.models import Answer, Checklist, Chunk, DocumentRecord, Passage
 from kb.retrieve import retrieve
 from kb.settings import Settings
@@ -60,6 +63,10 @@ class KnowledgeBase:
     # public caller's answers must not change because an internal lesson mentions a term.
     absent_terms: dict[str, frozenset[str]]
     checkpoint_map: CheckpointMap | None = None
+    # Every manifest entry, indexed or not, and the glossary terms with `covered_by` documents that no
+    # document a scope may see addresses (kb.coverage): an answer names what the corpus does not cover.
+    catalogue: dict[str, DocumentRecord] = field(default_factory=dict)
+    unaddressed_terms: dict[str, frozenset[str]] = field(default_factory=dict)
     _pages: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -99,7 +106,12 @@ class KnowledgeBase:
         passages = self.search(question, filters=filters, k=k, principal=principal)
         retrieved = time.perf_counter()
         confidence = assess_confidence(
-            question, passages, self.settings.answer, absent_terms=self.absent_terms_in(question, principal)
+            question,
+            passages,
+            self.settings.answer,
+            absent_terms=self.absent_terms_in(question, principal),
+            unaddressed_terms=self.unaddressed_terms_in(question, principal),
+            glossary=self.glossary,
         )
         answer = build_answer(
             question.strip(),
@@ -109,6 +121,7 @@ class KnowledgeBase:
             corpus_snapshot=self.corpus_snapshot,
             evidence_ok=confidence is not None,
             confidence=confidence or "high",
+            gap=self.coverage_gap(question, principal),
         )
         answered = time.perf_counter()
         checklist = self.checklist(question, filters=filters)
@@ -143,9 +156,22 @@ class KnowledgeBase:
         except FilterError:
             return None
 
+    def coverage_gap(self, question: str, principal: Principal = PUBLIC) -> CoverageGap | None:
+        """The subjects the question names that no document `principal` may see addresses, with the
+        manifest's not-indexed documents that do."""
+        unaddressed = self.unaddressed_terms.get(principal.visibility[-1], frozenset())
+        return coverage_gap(question, self.glossary, unaddressed, self.catalogue, self.records)
+
     def absent_terms_in(self, question: str, principal: Principal = PUBLIC) -> list[str]:
+        """Glossary terms of the question no text `principal` may see mentions."""
         absent = self.absent_terms.get(principal.visibility[-1], frozenset())
         return [t.term for t in self.glossary.mentioned(question) if t.term in absent]
+
+    def unaddressed_terms_in(self, question: str, principal: Principal = PUBLIC) -> list[str]:
+        """Glossary terms of the question that texts `principal` may see mention but no document addresses."""
+        scope = principal.visibility[-1]
+        unaddressed = self.unaddressed_terms.get(scope, frozenset()) - self.absent_terms.get(scope, frozenset())
+        return [t.term for t in self.glossary.mentioned(question) if t.term in unaddressed]
 
     def page_for(self, principal: Principal, doc_id: str, page: int) -> str:
         """A page for a caller: a document it may not see is reported exactly like one that does not exist."""
@@ -239,7 +265,9 @@ def _stat(path: os.PathLike[str] | str) -> tuple[int, int, int] | None:
 
 
 def _reopen(kb: KnowledgeBase) -> KnowledgeBase:
-    return open_knowledge_base(kb.settings, embedder=kb.embedder, checkpoint_map=kb.checkpoint_map)
+    return open_knowledge_base(
+        kb.settings, embedder=kb.embedder, checkpoint_map=kb.checkpoint_map, catalogue=kb.catalogue
+    )
 
 
 def checked_text(text: str, what: str = "the question") -> str:
@@ -274,11 +302,13 @@ def open_knowledge_base(
     embedder: Embedder | None = None,
     store: VectorStore | None = None,
     checkpoint_map: CheckpointMap | None = None,
+    catalogue: dict[str, DocumentRecord] | None = None,
 ) -> KnowledgeBase:
     """Load the index built by `regkb ingest`; refuses one built with other settings.
 
     `checkpoint_map` (ingest.catalog.load_checkpoints) lets `ask` answer checkpoint questions with
-    the map's checklist besides the retrieved passages.
+    the map's checklist besides the retrieved passages. `catalogue` (default: the manifest at
+    settings.manifest_path) names the documents that are not indexed, for what the corpus does not cover.
     """
     state, paths = published_paths(settings)
     records = {doc_id: doc.to_record() for doc_id, doc in state.documents.items()}
@@ -290,7 +320,16 @@ def open_knowledge_base(
             state.collection(settings.collection_prefix), data_dir=settings.data_dir, url=settings.chroma_url
         )
     glossary = load_glossary(settings.glossary_path)
+    if catalogue is None:
+        catalogue = {r.id: r for r in load_manifest(settings.manifest_path)}
+    # Aliases are query-time names: the manifest's current ones, whatever the index was built with.
+    records = {
+        doc_id: dataclasses.replace(r, aliases=catalogue[doc_id].aliases) if doc_id in catalogue else r
+        for doc_id, r in records.items()
+    }
     return KnowledgeBase(
+        catalogue=catalogue,
+        unaddressed_terms=unaddressed_terms(glossary, chunks, records),
         glossary=glossary,
         absent_terms=_absent_terms(glossary, chunks, records),
         settings=settings,

@@ -44,6 +44,7 @@ class _Entry(BaseModel):
     url: str
     superseded_by: str | None = None
     will_replace: list[str] = []
+    aliases: list[str] = []
     sha256: str | None = None
     file: str | None = None
     pages: int | None = None
@@ -142,6 +143,7 @@ def _to_record(path: Path, index: int, raw: Any) -> DocumentRecord:
         raise ManifestError(f"{path}: document {label}: {problem}")
     fields = entry.model_dump()
     fields["will_replace"] = tuple(fields["will_replace"])
+    fields["aliases"] = tuple(fields["aliases"])
     return DocumentRecord(**fields)
 
 

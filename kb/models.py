@@ -37,13 +37,16 @@ class DocumentRecord:
     url: str
     sha256: str | None = None
     file: str | None = None  # path relative to the corpus folder; None when not available offline
-    superseded_by: str | None = None  # manifest id of the successor (ingest.manifest checks it exists)
+    superseded_by: str | None = None  # manifest id of the successor (kb.manifest checks it exists)
     will_replace: tuple[str, ...] = ()  # a draft: manifest ids it replaces once final (they stay current)
     pages: int | None = None
     available_offline: bool = True
     notes: str = ""
     visibility: Visibility = "public"  # internal lessons are internal or confidential (kb.access)
     version_note: str = ""  # derived from the version relations when the manifest is read (kb.versions)
+    # Names a question may use for the document besides its ICH code ("Annex 1", "Part 11", "OOS guidance"):
+    # query-time data, read from the manifest when the knowledge base opens (kb.retrieve boosts named documents).
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ class Answer:
     closest_documents: tuple[str, ...] = ()  # filled when status == "no_evidence"
     checklist: Checklist | None = None  # checkpoint-map rows when the question is about a checkpoint
     confidence: Confidence | None = None  # None when status == "no_evidence"
+    not_addressed: tuple[str, ...] = ()  # subjects named that no indexed document addresses (kb.coverage)
+    offline_documents: tuple[str, ...] = ()  # manifest ids of not-indexed documents that address them
 
 
 @dataclass(frozen=True)

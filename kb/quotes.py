@@ -18,7 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["TextUnit", "normalise_ws", "verify_quote", "split_sentences", "split_units", "looks_tabular"]
+__all__ = [
+    "TableRegion",
+    "table_regions",
+    "TextUnit",
+    "normalise_ws",
+    "verify_quote",
+    "split_sentences",
+    "split_units",
+    "looks_tabular",
+]
 
 UnitKind = Literal["sentence", "bullet", "heading"]
 
@@ -86,6 +95,52 @@ _TABLE_MIN_LINES = 3
 _CELL_MIN_LINES = 4
 _CELL_MAX_CHARS = 40
 _NUMBER = re.compile(r"^[<>≤≥±]?\d[\d.,%]*$")
+
+
+# A table caption opening a line: "Table 1: Maximum permitted ...", "TABLE III. Application of ...". A
+# table-of-contents entry (a run of dots) or a reference to a table ("Table 6 should apply.") is none.
+_CAPTION = re.compile(
+    r"(?m)^[ \t]*(?:Table|TABLE)[ \t]+(?:[IVXL]+|\d+[A-Za-z]?(?:\.\d+)*)[ \t]*[.:][ \t]+[A-Z(][^\n]*$"
+)
+_LEADER_DOTS = re.compile(r"\.{5,}")
+_SECTION_HEADING = re.compile(r"(?:\d+(?:\.\d+)*\.?|[IVX]+(?:\.[A-Z0-9]+)*\.?|[A-H]\.)\s+\S")
+
+
+@dataclass(frozen=True)
+class TableRegion:
+    start: int  # the caption's first character
+    caption_end: int  # end of the caption's (first) line
+    end: int  # the next heading, or the end of the text
+
+
+def table_regions(text: str, units: list[TextUnit]) -> list[TableRegion]:
+    """Tables of `text` as pypdf extracts them: from a caption line to the next heading. Their cells come out
+    in column or row order ("Change is an inherent The change A formal change ..."), which no reader can
+    find on the page, so a table is cited by its caption, never quoted."""
+    regions = []
+    for caption in _CAPTION.finditer(text):
+        if _LEADER_DOTS.search(caption.group()):
+            continue
+        start = caption.start() + len(caption.group()) - len(caption.group().lstrip())
+        pairs = zip(units, [None, *units[:-1]], strict=True)  # each unit with the one before it
+        ends = (u.start for u, before in pairs if u.start > caption.end() and _ends_table(text, u, before))
+        end = next(ends, len(text))
+        if regions and start < regions[-1].end:
+            continue  # a caption inside the previous table region (a continued table)
+        regions.append(TableRegion(start, caption.end(), end))
+    return regions
+
+
+def _ends_table(text: str, unit: TextUnit, before: TextUnit | None) -> bool:
+    """A numbered section heading ("5. GLOSSARY", "IV.C.3 PPQ Protocol"; an unnumbered short line inside a
+    table is a column header), or a paragraph of prose after a blank line (a whole sentence of eight words
+    or more)."""
+    if unit.kind == "heading":
+        return bool(_SECTION_HEADING.match(text, unit.start, unit.end))
+    gap = text[before.end if before else 0 : unit.start]
+    body = text[unit.start : unit.end]
+    prose = len(body.split()) >= 8 and body.rstrip()[-1:] in ".?!" and not looks_tabular(body)
+    return before is not None and "\n\n" in gap and prose and body[:1].isupper()
 
 
 def looks_tabular(text: str) -> bool:

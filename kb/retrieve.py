@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache
 
 import numpy as np
 
@@ -13,9 +14,11 @@ from kb.fuse import convex_fusion, reciprocal_rank_fusion
 from kb.glossary import Glossary
 from kb.keyword_index import KeywordIndex
 from kb.models import Chunk, DocumentRecord, Passage
+from kb.question import read_question
 from kb.settings import RetrievalSettings
+from kb.text import content_terms
 from kb.vector_store import DenseIndex
-from kb.versions import names_version, successor_in
+from kb.versions import names_document, names_version, successor_in
 
 __all__ = ["retrieve"]
 
@@ -57,7 +60,13 @@ def retrieve(
     }
     # A weight of 0 drops the document (superseded, successor indexed); a fused score of 0 (last in the
     # only list that found it) still ranks.
-    weighted = ((cid, score * weights[chunks[cid].doc_id]) for cid, score in fused if weights[chunks[cid].doc_id] > 0)
+    ask = read_question(question).ask
+    titled = _title_weights(glossary.expand(ask) if glossary else ask, settings.section_title_weight)
+    weighted = (
+        (cid, score * weights[chunks[cid].doc_id] * titled(chunks[cid].section_title))
+        for cid, score in fused
+        if weights[chunks[cid].doc_id] > 0
+    )
     ranked = sorted(weighted, key=lambda pair: (-pair[1], pair[0]))
     kept = _without_overlaps([chunks[cid] for cid, _ in ranked], k)
     scores = dict(ranked)
@@ -75,6 +84,19 @@ def retrieve(
         )
         for c in kept
     ]
+
+
+def _title_weights(ask: str, share: float) -> Callable[[str], float]:
+    """1 + `share` (section_title_weight) x the share of a section title's terms the ask names: "What must the PPQ
+    protocol contain?" favours the section "PPQ Protocol" over one that only mentions the protocol."""
+    asked = set(content_terms(ask))
+
+    @cache
+    def weight(title: str) -> float:
+        terms = set(content_terms(title))
+        return 1.0 + share * len(terms & asked) / len(terms) if terms else 1.0
+
+    return weight
 
 
 def _known(fused: list[tuple[str, float]], chunks: Mapping[str, Chunk]) -> list[tuple[str, float]]:
@@ -106,12 +128,15 @@ def _penalty(
     settings: RetrievalSettings,
     records: Mapping[str, DocumentRecord],
 ) -> float:
-    """Authority (regulation and guideline over Q&A, over internal lessons) times the version weight:
+    """Authority (regulation and guideline over Q&A, over internal lessons; a document the question names,
+    "under Annex 11", "does Q14 say", counts `named_document_weight` times) times the version weight:
     a question that names no version is answered from the current one. A superseded document whose
     successor is indexed drops out unless asked for (its status, its id, or its version named: "the
     2005 Q9", "Q3C(R8)"); one without an indexed successor only ranks lower. When the question names
     the older version alone, the current one ranks lower instead."""
     authority = settings.authority_weights.get(record.doc_type, 1.0)
+    if names_document(question, record, records):
+        authority *= settings.named_document_weight
     asked = filters.wants_superseded or record.id in filters.doc_id or names_version(question, record, records)
     if record.status == "superseded" and not asked:
         return 0.0 if successor_in(record, records) else authority * settings.superseded_penalty

@@ -82,6 +82,18 @@ class RetrievalSettings(BaseModel):
         "asked for (one whose successor is indexed drops out): it ranks below current text of similar relevance "
         "and still surfaces when nothing current covers the topic (ICH E6(R2); E6(R3) is not in the local corpus).",
     )
+    named_document_weight: float = Field(
+        2.0,
+        ge=1,
+        description="Fused-score multiplier for a document the question names (its ICH code, or a manifest alias "
+        "such as 'Annex 11' or 'Part 11'): the guideline asked about ranks first when it has a relevant passage.",
+    )
+    section_title_weight: float = Field(
+        0.6,
+        ge=0,
+        description="A passage's fused score counts 1 + this x the share of its section title's terms the question's "
+        "ask names ('What must the PPQ protocol contain?' and the section 'PPQ Protocol').",
+    )
     authority_weights: dict[str, float] = Field(
         default_factory=lambda: dict(AUTHORITY_WEIGHTS),
         description="Fused-score multiplier by document type: regulations and guidelines 1.0, Q&A and reflection "
@@ -99,7 +111,11 @@ class RetrievalSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
-    lead_sentences: int = Field(3, ge=1, le=10, description="Verbatim sentences in the answer's lead.")
+    lead_spans: int = Field(3, ge=1, le=10, description="Most verbatim spans (one per passage) in the answer's lead.")
+    span_chars: int = Field(1000, ge=40, description="Longest lead span, list items excepted (twice as long).")
+    span_ratio: float = Field(
+        0.7, ge=0, le=1, description="A further span leads only when its best sentence scores this share of the best."
+    )
     min_dense_similarity: float = Field(
         0.40,
         ge=-1,
@@ -113,22 +129,26 @@ class AnswerSettings(BaseModel):
     extra_citations: int = Field(
         0, ge=0, le=10, description="Top passages cited besides those the lead quotes (0: cite only the lead's)."
     )
-    relevant_similarity: float = Field(
-        0.40,
+    relevant_score: float = Field(
+        0.38,
         ge=-1,
         le=1,
-        description="Below this best-passage similarity nothing indexed is relevant (no_evidence); between it and "
-        "min_dense_similarity, or with too little term coverage, the answer is given with low confidence.",
-    )
-    relevant_coverage: float = Field(
-        0.5, ge=0, le=1, description="Share of the question's terms below which nothing indexed is relevant."
+        description="Relevance (0.7 x best-passage similarity + 0.3 x term coverage of the ask) below which nothing "
+        "indexed is relevant (no_evidence); between it and the high gate the answer has low confidence.",
     )
     absent_term_similarity: float = Field(
         0.7,
         ge=-1,
         le=1,
-        description="Cosine similarity the best passage must reach when the question names a glossary term that "
-        "no indexed document mentions (a question about documents regkb does not have).",
+        description="Cosine similarity the best passage must reach when the ask (not only its context) names a "
+        "glossary term no indexed text mentions (RCL, hospital exemption): a question about documents regkb lacks.",
+    )
+    unaddressed_term_similarity: float = Field(
+        0.5,
+        ge=-1,
+        le=1,
+        description="The same for a subject indexed text mentions only in passing, which no indexed document "
+        "addresses (CAR-T, LVV: kb.coverage).",
     )
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 from kb.models import DocumentRecord
 
-__all__ = ["version_note", "with_version_notes", "names_version", "successor_in"]
+__all__ = ["version_note", "with_version_notes", "names_version", "names_document", "successor_in"]
 
 _CODE = re.compile(r"([A-Z]\d+[A-Z]?)(?:\(R(\d+)\))?")  # Q9, Q3C(R8), E6(R2), Q1A(R2)
 # Words that, with a bare code ("the original Q9"), point at the older text.
@@ -81,6 +82,25 @@ def names_version(question: str, record: DocumentRecord, records: Mapping[str, D
     if newer_code and newer_code[0] == base and newer_code[1] in mentions:
         return True  # "Q9 vs Q9(R1)": the bare code is the older one
     return _points_at(question, record)
+
+
+def names_document(question: str, record: DocumentRecord, records: Mapping[str, DocumentRecord]) -> bool:
+    """Whether the question names this document: its ICH code in the version asked for (`names_version`)
+    or one of its manifest `aliases` ("Annex 1", "Part 11", "OOS guidance") as whole words, not as part of
+    another guideline's name ("Q4B Annex 14" does not name EU GMP Annex 1, nor "Annex 14" Annex 1; "Q12
+    Annex II", an alias of the Q12 annexes, does not name Q12 itself)."""
+    if any(_alias_pattern(alias).search(question) for alias in record.aliases):
+        return True
+    others = [alias for r in records.values() if r.id != record.id for alias in r.aliases]
+    for alias in sorted(others, key=len, reverse=True):
+        question = _alias_pattern(alias).sub(" ", question)
+    return names_version(question, record, records)
+
+
+@cache
+def _alias_pattern(alias: str) -> re.Pattern[str]:
+    body = r"[\s-]+".join(re.escape(part) for part in alias.split())
+    return re.compile(rf"(?<![\w-])(?<!Q\d[A-Z] )(?<!Q\d )(?<!Q\d\d ){body}(?![\w-])", re.IGNORECASE)
 
 
 def _points_at(question: str, older: DocumentRecord) -> bool:

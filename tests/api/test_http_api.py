@@ -212,3 +212,7 @@ def test_every_answer_carries_its_confidence(client):
     assert done["confidence"] == answered["confidence"]
     completion = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]}).json()
     assert completion["regkb"]["confidence"] == answered["confidence"]
+    # What the corpus does not cover travels with the answer in every shape (empty here: nothing is named).
+    cited = json.loads(stream.split("event: citations")[1].split("data: ", 1)[1].splitlines()[0])
+    for shape in (answered, cited, completion["regkb"]):
+        assert shape["not_addressed"] == [] and shape["offline_documents"] == []

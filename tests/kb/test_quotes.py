@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.quotes import looks_tabular, normalise_ws, split_sentences, split_units, verify_quote
+from kb.quotes import looks_tabular, normalise_ws, split_sentences, split_units, table_regions, verify_quote
 
 pytestmark = pytest.mark.unit
 
@@ -166,3 +166,25 @@ def test_rows_of_numbers_are_a_table() -> None:
     )
     assert looks_tabular(rows)
     assert not looks_tabular("A 3 520 3 520\nB 3 520 352 000")  # two lines are not yet a table
+
+
+def test_a_table_runs_from_its_caption_to_the_next_heading_or_prose_paragraph():
+    text = (
+        "Table 1: Maximum permitted total particle concentration\n"
+        "Grade\nat rest in operation\nA 3 520 3 520\n\n"
+        "Cleanroom limits for grade A and grade B are given in the table above.\n"
+        "Table 2. Documentation and Reporting ........................ 28\n"
+        "Table 6 should apply.\n"
+        "Table IV: Application of Management Review\n"
+        "Pharmaceutical Technology Commercial\n"
+        "5. GLOSSARY\n"
+        "Words."
+    )
+    units = split_units(text)
+    regions = table_regions(text, units)
+    assert [text[r.start : r.caption_end] for r in regions] == [
+        "Table 1: Maximum permitted total particle concentration",
+        "Table IV: Application of Management Review",
+    ]  # a table-of-contents line and a reference to a table are no captions
+    assert text[regions[0].end :].startswith("Cleanroom limits")
+    assert text[regions[1].end :].startswith("5. GLOSSARY")

@@ -11,7 +11,7 @@ from kb.keyword_index import build_keyword_index
 from kb.models import Chunk, DocumentRecord, Passage
 from kb.retrieve import retrieve
 from kb.settings import RetrievalSettings
-from kb.versions import names_version
+from kb.versions import names_document, names_version
 from tests.fakes import FakeEmbedder, MemoryStore
 
 pytestmark = pytest.mark.unit
@@ -112,7 +112,26 @@ def test_superseded_is_not_penalised_when_asked_for():
     plain = _scores("hazard identification risk analysis")
     assert plain["old-q9"] == pytest.approx(0.9 * plain["new-guide"], rel=1e-3)
     named = _scores("What does Q9 say about hazard identification risk analysis?")
-    assert named["old-q9"] == pytest.approx(named["new-guide"])
+    # Asked for by its code, the old Q9 is not penalised: it counts as the document the question names.
+    assert named["old-q9"] == pytest.approx(RetrievalSettings().named_document_weight * named["new-guide"])
+
+
+def test_a_document_is_named_by_its_alias_not_by_another_guidelines_annex():
+    annex = replace(RECORDS["fda-doc"], aliases=("Annex 1",))
+    records = {**RECORDS, "fda-doc": annex}
+    assert names_document("Is PUPSIT required under Annex 1?", annex, records)
+    assert names_document(
+        "is pupsit required under the EU GMP annex-1?", replace(annex, aliases=("GMP Annex 1",)), records
+    )
+    assert not names_document("What does Q4B Annex 1 say?", annex, records)  # another guideline's annex
+    assert not names_document("What does Annex 15 say?", annex, records)
+    assert not names_document("What does Annex 1 say?", RECORDS["fda-doc"], RECORDS)  # no alias: not named
+    # An alias containing another document's code names only its own document.
+    q9_annex = replace(RECORDS["new-guide"], id="q9-annex", aliases=("Q9 Annex",))
+    with_annex = {**RECORDS, "q9-annex": q9_annex}
+    assert names_document("Which tools does the Q9 Annex list?", q9_annex, with_annex)
+    assert not names_document("Which tools does the Q9 Annex list?", RECORDS["old-q9"], with_annex)
+    assert names_document("Which tools does Q9 list?", RECORDS["old-q9"], with_annex)
 
 
 def test_overlapping_chunks_of_one_document_are_deduplicated():

@@ -1,0 +1,186 @@
+"""Reading a question: the situation it describes (context) apart from what it asks, and the kind of ask.
+
+ATMP teams put their product first ("We make an allogeneic NK-cell product in small lots; how many PPQ
+batches ...", "For our CAR-T, what must the P.2 section cover?"). The product words describe the asker,
+not the answer: general guidance answers the ask, and a passage that lacks "NK-cell" is no worse for it.
+Evidence is therefore judged on the ask's terms; retrieval still reads the whole question.
+
+The question type ("what must X contain", "when", "does X apply to Y", "how many / how long", definition,
+comparison, either-or) tells the answer step which sentence answers: a lead-in with its list, a sentence
+with a number, a scope statement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["QuestionType", "QUESTION_TYPES", "ReadQuestion", "read_question", "without_own_product"]
+
+QuestionType = Literal["contents", "timing", "scope", "quantity", "definition", "comparison", "either_or", "general"]
+QUESTION_TYPES: tuple[QuestionType, ...] = (
+    "contents",
+    "timing",
+    "scope",
+    "quantity",
+    "definition",
+    "comparison",
+    "either_or",
+    "general",
+)
+
+# A clause that describes the asker's situation: "We make ...", "Our AAV is stored ...", "For our CAR-T, ...".
+_CONTEXT_OPENER = re.compile(
+    r"^(?:we|we're|we've|our|my|i|i'm|us|"
+    r"(?:for|in|with|at|since|as|because|given(?: that)?|now that|after|while|once) (?:we|our|my|us)|"
+    r"(?:for|in|with) (?:an?|the|this) [\w-]+(?: [\w-]+){0,4} "
+    r"(?:product|programme|program|process|site|trial|study))\b",
+    re.IGNORECASE,
+)
+_AUXILIARY = r"(?:is|are|was|were|do|does|did|can|could|should|shall|must|may|might|will|would|need|has|have)"
+_INTERROGATIVE = re.compile(
+    rf"^(?:what|which|when|where|who|whom|whose|why|how|{_AUXILIARY}|list|give|name|define|explain|describe|tell)\b",
+    re.IGNORECASE,
+)
+# Segments: sentences, semicolon clauses and dash or colon asides ("OOS retest - how many?").
+_SEGMENT_BREAK = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"'(])|\s*;\s*|\s+[-\u2013\u2014]\s+|:\s+")
+_LEADING_CLAUSE = re.compile(r",\s+(?=\S)")
+# "our CAR-T release potency assay" names the asker's product inside the ask: a noun phrase of up to five
+# words after "our"/"my", up to the next function word or punctuation.
+_OWN_PHRASE = re.compile(
+    r"\b(?:our|my)\b(?:\s+[\w/+-]+){1,5}?(?=\s+(?:is|are|was|were|has|have|do|does|did|can|could|must|should|"
+    r"will|would|need|needs|in|on|at|for|to|with|under|from|by|and|or|per|the|a|an|that|which|if|when|as|be)\b|"
+    r"\s*[,.;:?!()]|\s+[-\u2013\u2014]\s|\s*$)",
+    re.IGNORECASE,
+)
+# A trailing "... for our CAR-T product" or "in our LVV process" describes the asker too.
+_TRAILING_CONTEXT = re.compile(r"[,\s]+(?:for|in|with|at|on) (?:our|my) [^?.;,]*?(?=[?.!]*\s*$)", re.IGNORECASE)
+
+_TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
+    (
+        "comparison",
+        re.compile(
+            r"\b(?:differ\w*|difference\w*|vs\.?|versus|compar\w*|what changed|changes? (?:between|from|in)|"
+            r"new in|same as|align\w* with)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("either_or", re.compile(rf"^{_AUXILIARY}\b[^?]*\bor\b|\beither\b|\bor (?:can|do|should|must|is) we\b", re.I)),
+    (
+        "quantity",
+        re.compile(
+            r"\bhow (?:many|long|often|much|frequently|soon)\b|\b(?:number|frequency|minimum|maximum|limits?|"
+            r"threshold|percent\w*|duration|retention period)\b|\bwhat (?:temperature|volume|size)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "timing",
+        re.compile(
+            r"^when\b|\bwhen (?:do|does|must|should|is|are|can)\b|\bat what (?:stage|point|phase|time)\b|"
+            r"\b(?:by|before|at) which (?:stage|phase|point)\b|\btiming\b|\bhow early\b|\bdeadline\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "scope",
+        re.compile(
+            r"\b(?:apply|applies|applicable|application to|scope|in-scope|out-of-scope|exempt\w*|excluded|"
+            r"relevant to|covered by|fall under|falls under)\b|^(?:does|do|is|are) [^?]*\b(?:cover|covers)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "contents",
+        re.compile(
+            r"\b(?:contain|contains|include|includes|included|cover|address|content|contents|elements|sections?|"
+            r"go(?:es)? into|consist of|list|checklist|"
+            r"(?:what|which) (?:data|information|info|documentation|evidence|tests?))\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "definition",
+        re.compile(
+            r"^(?:what(?:'s| is| are| does)|define|definition|meaning|what do you mean)\b|\bmean\??$|\bstand for\b|"
+            r"\bmeant by\b|\bdefin(?:e|ed|ition)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+_MIN_STATEMENT_WORDS = 6  # "OOS retest - how many?": a shorter lead-in names the subject, it is no statement
+_MAX_DEFINITION_WORDS = 6  # "What is a design space?"; longer "what is ..." questions ask more than a definition
+
+_DEFINED = re.compile(r"\bmeant by\b|\bdefin(?:e|ed|ition)\b|\bstand for\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ReadQuestion:
+    text: str  # as asked
+    ask: str  # what it asks; the whole question when no context was told apart
+    context: str  # the asker's situation ("We make an allogeneic NK-cell product in small lots"), or ""
+    kind: QuestionType
+
+
+def read_question(question: str) -> ReadQuestion:
+    text = " ".join(question.split())
+    asks: list[str] = []
+    context: list[str] = []
+    segments = _segments(text)
+    asking = [i for i, segment in enumerate(segments) if "?" in segment]
+    for i, segment in enumerate(segments):
+        if asking and i < asking[-1] and "?" not in segment and len(segment.split()) >= _MIN_STATEMENT_WORDS:
+            context.append(segment)  # a statement before the question: "One lot failed purity. Can we blend it?"
+            continue
+        lead_in, rest = _split_leading_context(segment)
+        if lead_in:
+            context.append(lead_in)
+            segment = rest
+        if _is_context(segment):
+            context.append(segment)
+        else:
+            asks.append(segment)
+    if not asks:  # all of it reads as situation ("We need the PPQ batch number for our NK product."): it is the ask
+        asks, context = context[-1:], context[:-1]
+    ask = " ".join(asks)
+    trailing = _TRAILING_CONTEXT.search(ask)
+    if trailing and trailing.start() > 0 and len(ask[: trailing.start()].split()) >= 2:
+        context.append(trailing.group().strip(" ,"))
+        ask = ask[: trailing.start()] + ask[trailing.end() :]
+    return ReadQuestion(text=text, ask=ask.strip(), context=" ".join(context), kind=_kind(ask.strip()))
+
+
+def without_own_product(text: str) -> str:
+    """The text without the phrases naming the asker's own product ("our CAR-T release assay"): what
+    is left names the subject asked about."""
+    return " ".join(_OWN_PHRASE.sub(" ", text).split())
+
+
+def _segments(text: str) -> list[str]:
+    return [s.strip() for s in _SEGMENT_BREAK.split(text) if s and s.strip(" -;:")]
+
+
+def _is_context(segment: str) -> bool:
+    """A statement about the asker: opens like "We/Our/For our ..." and asks nothing."""
+    return bool(_CONTEXT_OPENER.match(segment)) and "?" not in segment
+
+
+def _split_leading_context(segment: str) -> tuple[str, str]:
+    """ "For our CAR-T DP, what must P.2 cover?" -> ("For our CAR-T DP", "what must P.2 cover?")."""
+    if not _CONTEXT_OPENER.match(segment):
+        return "", segment
+    for comma in _LEADING_CLAUSE.finditer(segment):
+        rest = segment[comma.end() :]
+        if _INTERROGATIVE.match(rest):
+            return segment[: comma.start()], rest
+    return "", segment
+
+
+def _kind(ask: str) -> QuestionType:
+    for kind, pattern in _TYPES:
+        if pattern.search(ask):
+            if kind == "definition" and len(ask.split()) > _MAX_DEFINITION_WORDS and not _DEFINED.search(ask):
+                continue
+            return kind
+    return "general"
