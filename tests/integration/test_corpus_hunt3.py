@@ -3,11 +3,9 @@ expected document, section and page, and the quote found by pypdf itself on that
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from pypdf import PdfReader
 
+from evals.pdf_check import on_pdf_pages
 from kb.manifest import load_manifest, resolve_document_path
 from kb.settings import Settings
 from tests.conftest import SHARED_CORPUS
@@ -117,31 +115,8 @@ CASES = [
 ]
 
 
-def _squeezed(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
 def _on_pdf_pages(quote: str, doc_id: str, pages: tuple[int, ...]) -> bool:
-    """Independent of regkb's cleaning: the quote's letters, in order, on the cited PDF pages as pypdf
-    reads them (line numbers at either end of a line dropped first: the ICH Step 2 drafts number their
-    lines). A quote over a page break (Q6B 4.2.4, pages 14-15) must start on the first page and end on
-    the second; the running header between them is page furniture, not part of the quote."""
-    reader = PdfReader(resolve_document_path(RECORDS[doc_id], SHARED_CORPUS))
-    wanted = _squeezed(quote)
-    for mode in ("plain", "layout"):
-        texts = [
-            _squeezed(
-                re.sub(r"(?m)^\s*\d{1,4}\s|\s\d{1,4}\s*$", " ", reader.pages[p - 1].extract_text(extraction_mode=mode))
-            )
-            for p in pages
-        ]
-        if len(texts) == 1 and wanted in texts[0]:
-            return True
-        if len(texts) == 2 and any(
-            texts[0].endswith(wanted[:cut]) and texts[1].find(wanted[cut:]) >= 0 for cut in range(1, len(wanted))
-        ):
-            return True
-    return False
+    return on_pdf_pages(quote, resolve_document_path(RECORDS[doc_id], SHARED_CORPUS), pages)
 
 
 def test_every_document_of_the_third_staging_has_a_case():
