@@ -48,7 +48,7 @@ def wanted_terms(
     question: str | ReadQuestion, glossary: Glossary | None = None, *, ignore: Sequence[str] = ()
 ) -> Wanted:
     """The ask's distinct content terms, glossary acronyms with their spelled-out forms as alternatives;
-    the terms of the glossary entries in `ignore` (absent from the corpus) are left out."""
+    the terms of the glossary entries in `ignore` (subjects the corpus lacks), in any of their forms, are left out."""
     reading = question if isinstance(question, ReadQuestion) else read_question(question)
     ask = _ASK_WORDS.sub(" ", reading.ask)
     items: dict[str, tuple[frozenset[str], ...]] = {}
@@ -56,7 +56,7 @@ def wanted_terms(
     for entry in glossary.mentioned(ask) if glossary else []:
         own = content_terms(entry.term)
         if entry.term in ignore:
-            skipped.update(own)
+            skipped.update(t for surface in entry.surfaces for t in content_terms(surface))
             continue
         alternatives = tuple(frozenset(content_terms(s)) for s in entry.surfaces if content_terms(s))
         for term in own:
