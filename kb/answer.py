@@ -49,6 +49,8 @@ _DUPLICATE_JACCARD = 0.8  # overlapping chunks repeat sentences, sometimes cut d
 _ENDS_SENTENCE = re.compile(r"[.?!:;]['\"’”)\]]*$")
 # A paragraph number opening a span ("12.41 ", "5.2. ", "(a) ", "iii. ") is a label, not lead text.
 _PARAGRAPH_NUMBER = re.compile(r"\s*(?:\d+(?:\.\d+)*\.?|\([a-z0-9]{1,4}\)|[a-z]\)|[ivx]{1,5}\.)\s+(?=[A-Z(])")
+# A footnote opening a line inside a sentence: "... that information), and\n6 See “Bioresearch ...".
+_FOOTNOTE = re.compile(r"(?<=[^.:;?!\s])[ \t]*\n[ \t]*\d{1,2}[ \t]+(?=[A-Z“\"])")
 _CONTEXT_WEIGHT = 0.3  # a context term ("NK-cell" in "We make an NK-cell product; ...") counts for less
 _SHAPE_BONUS = 0.15
 # The sentence shape each question type asks for (kb.question): a number for "how many", a lead-in or
@@ -178,11 +180,15 @@ def _sentences(rank: int, chunk: Chunk) -> list[_Sentence]:
     for index, unit in enumerate(units):
         if any(t.start <= unit.start < t.end or unit.start <= t.start < unit.end for t in tables):
             continue  # the table's cells and header, in extraction order
+        note = _FOOTNOTE.search(chunk.text, unit.start, unit.end)
+        if note:  # a page's footnotes interrupt a sentence that goes on on the next page: cut it there
+            unit = replace(unit, end=note.start())
         text = normalise_ws(chunk.text[unit.start : unit.end])
         # The chunker cuts inside sentences (overlap, window limit): a first sentence starting in
         # lowercase or a last one without final punctuation is a fragment.
-        fragment = unit.kind == "sentence" and (
-            (index == 0 and text[0].islower()) or (index == len(units) - 1 and not _ENDS_SENTENCE.search(text))
+        fragment = bool(note) or (
+            unit.kind == "sentence"
+            and ((index == 0 and text[0].islower()) or (index == len(units) - 1 and not _ENDS_SENTENCE.search(text)))
         )
         heading = unit.kind == "heading"
         if looks_tabular(chunk.text[unit.start : unit.end]):

@@ -359,3 +359,21 @@ def test_a_low_confidence_answer_says_so_before_its_lead(corpus: Corpus) -> None
     assert answer.status == "answered" and answer.confidence == "low"
     assert answer.answer.startswith("Low confidence: these are the closest passages in the indexed corpus")
     assert answer.citations
+
+
+def test_a_sentence_interrupted_by_a_footnote_is_not_quoted_past_it() -> None:
+    corpus = Corpus()
+    page = (
+        "Sponsors must give FDA access to all records and to the systems that hold them during the inspection, and\n"
+        "6 See the Investigations Operations Manual, section 8.6, for the inspection procedure.\n"
+        "Inspected sites must also keep a list of the computer systems used for each study."
+    )
+    corpus.add(make_record("bimo"), page)
+    passage = corpus.passage("bimo", "Sponsors", "each study.")
+
+    answer = answer_for(
+        corpus, "Must sponsors give FDA access to records and systems during the inspection?", [passage]
+    )
+
+    assert "6 See" not in answer.answer and all("6 See" not in c.quote for c in answer.citations)
+    assert answer.answer == "Inspected sites must also keep a list of the computer systems used for each study. [1]"
