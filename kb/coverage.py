@@ -51,10 +51,10 @@ def unaddressed_terms(
     addressed: dict[str, set[str]] = {t.term: set() for t in terms}  # term -> documents addressing it
     for doc_id, texts in by_document.items():
         record = records[doc_id]
-        for term in terms:
-            heading, *passages = glossary.naming(term, [f"{record.title} {record.reference}", *texts])
-            if heading or sum(passages) >= _MIN_PASSAGES:
-                addressed[term.term].add(doc_id)
+        heading, *passages = glossary.naming(terms, [f"{record.title} {record.reference}", *texts])
+        for term in addressed:
+            if term in heading or sum(term in named for named in passages) >= _MIN_PASSAGES:
+                addressed[term].add(doc_id)
     result = {}
     for level, scope in enumerate(SCOPES):
         seen = set(SCOPES[: level + 1])

@@ -19,7 +19,7 @@ from kb.question import ReadQuestion, read_question, without_own_product
 from kb.settings import AnswerSettings
 from kb.text import content_terms
 
-__all__ = ["Wanted", "wanted_terms", "term_coverage", "assess_evidence", "assess_confidence"]
+__all__ = ["Wanted", "wanted_terms", "term_coverage", "assess_confidence"]
 
 _EVIDENCE_PASSAGES = 3
 _SIMILARITY_SHARE = 0.7  # of the relevance; the rest is term coverage
@@ -78,27 +78,6 @@ def term_coverage(
     return wanted.coverage(found)
 
 
-def assess_evidence(
-    question: str | ReadQuestion,
-    passages: Sequence[Passage],
-    settings: AnswerSettings,
-    *,
-    absent_terms: Sequence[str] = (),
-    unaddressed_terms: Sequence[str] = (),
-    glossary: Glossary | None = None,
-) -> bool:
-    """Whether the passages answer with high confidence: the best is close enough (`min_dense_similarity`)
-    and the top 3 cover the ask's terms (`min_term_coverage`), and a subject the ask names that no indexed
-    document addresses (`absent_terms`) is matched closely (`absent_term_similarity`).
-
-    A best passage without a dense similarity (dense retrieval did not run) skips the similarity tests.
-    """
-    confidence = assess_confidence(
-        question, passages, settings, absent_terms=absent_terms, unaddressed_terms=unaddressed_terms, glossary=glossary
-    )
-    return confidence == "high"
-
-
 def assess_confidence(
     question: str | ReadQuestion,
     passages: Sequence[Passage],
@@ -108,10 +87,11 @@ def assess_confidence(
     unaddressed_terms: Sequence[str] = (),
     glossary: Glossary | None = None,
 ) -> Confidence | None:
-    """ "high" when `assess_evidence` holds; None (no_evidence) when nothing indexed is relevant: the
-    relevance 0.7 x similarity + 0.3 x coverage under `relevant_score`, or the ask naming a glossary term
-    no indexed text mentions (`absent_terms`: RCL, hospital exemption) with the best passage under
-    `absent_term_similarity`, or one no indexed document addresses (`unaddressed_terms`, kb.coverage:
+    """ "high" when the best passage is close enough (`min_dense_similarity`; skipped when dense retrieval did
+    not run) and the top 3 cover the ask's terms (`min_term_coverage`); None (no_evidence) when nothing
+    indexed is relevant: the relevance 0.7 x similarity + 0.3 x coverage under `relevant_score`, or the ask
+    naming a glossary term no indexed text mentions (`absent_terms`: RCL, hospital exemption) with the best
+    passage under `absent_term_similarity`, or one no indexed document addresses (`unaddressed_terms`, kb.coverage:
     CAR-T, LVV) under `unaddressed_term_similarity`; "low" otherwise. Both kinds of term are context for
     the coverage: the passages need not show them.
 
@@ -122,9 +102,10 @@ def assess_confidence(
     if not passages:
         return None
     reading = question if isinstance(question, ReadQuestion) else read_question(question)
-    subject = without_own_product(reading.ask)
-    asked_absent = [t for t in absent_terms if glossary is None or _names(glossary, t, subject)]
-    asked_unaddressed = [t for t in unaddressed_terms if glossary is None or _names(glossary, t, subject)]
+    # Without a glossary to tell where a term sits, every one counts as asked about.
+    named = None if glossary is None else {t.term for t in glossary.mentioned(without_own_product(reading.ask))}
+    asked_absent = [t for t in absent_terms if named is None or t in named]
+    asked_unaddressed = [t for t in unaddressed_terms if named is None or t in named]
     ignored = [*absent_terms, *unaddressed_terms]
     coverage = term_coverage(wanted_terms(reading, glossary, ignore=ignored), passages[:_EVIDENCE_PASSAGES])
     similarity = passages[0].dense_similarity
@@ -141,7 +122,3 @@ def assess_confidence(
         return None
     similar = similarity is None or similarity >= settings.min_dense_similarity
     return "high" if similar and coverage >= settings.min_term_coverage else "low"
-
-
-def _names(glossary: Glossary, term: str, text: str) -> bool:
-    return any(entry.term == term for entry in glossary.mentioned(text))

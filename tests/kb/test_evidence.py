@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.evidence import assess_confidence, assess_evidence, term_coverage, wanted_terms
+from kb.evidence import assess_confidence, term_coverage, wanted_terms
 from kb.glossary import Glossary, GlossaryTerm
 from kb.models import Passage
 from kb.settings import AnswerSettings
@@ -68,17 +68,16 @@ def test_terms_the_corpus_does_not_address_are_left_out_of_the_wanted_terms() ->
         (None, 0.5, True),  # no dense similarity: coverage alone decides
     ],
 )
-def test_assess_evidence_thresholds(
+def test_the_high_confidence_thresholds(
     corpus: Corpus, similarity: float | None, min_coverage: float, expected: bool
 ) -> None:
     passages = [_with_similarity(p, similarity) for p in three_passages(corpus)]
     settings = AnswerSettings(min_term_coverage=min_coverage)
 
-    assert assess_evidence("Batch release, quarantine and sampling?", passages, settings) is expected
+    assert (assess_confidence("Batch release, quarantine and sampling?", passages, settings) == "high") is expected
 
 
-def test_assess_evidence_without_passages_is_false() -> None:
-    assert assess_evidence("Batch release?", [], AnswerSettings()) is False
+def test_without_passages_nothing_is_relevant() -> None:
     assert assess_confidence("Batch release?", [], AnswerSettings()) is None
 
 
