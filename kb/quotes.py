@@ -97,10 +97,12 @@ _CELL_MAX_CHARS = 40
 _NUMBER = re.compile(r"^[<>≤≥±]?\d[\d.,%]*$")
 
 
-# A table caption opening a line: "Table 1: Maximum permitted ...", "TABLE III. Application of ...". A
+# A table caption opening a line: "Table 1: Maximum permitted ...", "TABLE III. Application of ...", "Table 1
+# continued.  Recommendations ..." (the caption repeated on each page of a long table). A
 # table-of-contents entry (a run of dots) or a reference to a table ("Table 6 should apply.") is none.
 _CAPTION = re.compile(
-    r"(?m)^[ \t]*(?:Table|TABLE)[ \t]+(?:[IVXL]+|\d+[A-Za-z]?(?:\.\d+)*)[ \t]*[.:][ \t]+[A-Z(][^\n]*$"
+    r"(?m)^[ \t]*(?:Table|TABLE)[ \t]+(?:[IVXL]+|\d+[A-Za-z]?(?:\.\d+)*)"
+    r"(?:[ \t]+\(?[Cc]ontinued\)?[ \t]*[.:]?|[ \t]*[.:])[ \t]+[A-Z(][^\n]*$"
 )
 _LEADER_DOTS = re.compile(r"\.{5,}")
 _SECTION_HEADING = re.compile(r"(?:\d+(?:\.\d+)*\.?|[IVX]+(?:\.[A-Z0-9]+)*\.?|[A-H]\.)\s+\S")

@@ -178,13 +178,16 @@ def test_a_table_runs_from_its_caption_to_the_next_heading_or_prose_paragraph():
         "Table IV: Application of Management Review\n"
         "Pharmaceutical Technology Commercial\n"
         "5. GLOSSARY\n"
-        "Words."
+        "Words.\n"
+        "Table 1 continued.  Recommendations and Acceptance Criteria\n"
+        "Stability\nElements:\n"
     )
     units = split_units(text)
     regions = table_regions(text, units)
     assert [text[r.start : r.caption_end] for r in regions] == [
         "Table 1: Maximum permitted total particle concentration",
         "Table IV: Application of Management Review",
+        "Table 1 continued.  Recommendations and Acceptance Criteria",
     ]  # a table-of-contents line and a reference to a table are no captions
     assert text[regions[0].end :].startswith("Cleanroom limits")
     assert text[regions[1].end :].startswith("5. GLOSSARY")
