@@ -136,7 +136,15 @@ async def _chat_events(result: ChatResult, size: int) -> AsyncIterator[dict[str,
     }
     for piece in pieces(result.answer.answer, size):
         yield {"event": "delta", "data": json.dumps({"text": piece})}
-    keys = ("citations", "checklist", "closest_documents", "not_addressed", "offline_documents", "corpus_snapshot")
+    keys = (
+        "citations",
+        "checklist",
+        "closest_documents",
+        "not_addressed",
+        "offline_documents",
+        "unstated_values",
+        "corpus_snapshot",
+    )
     rest = {key: payload[key] for key in keys}
     yield {"event": "citations", "data": json.dumps(rest, ensure_ascii=False)}
     yield {
@@ -205,6 +213,7 @@ def _extra(result: ChatResult) -> dict[str, Any]:
         "checklist": payload["checklist"],
         "not_addressed": payload["not_addressed"],
         "offline_documents": payload["offline_documents"],
+        "unstated_values": payload["unstated_values"],
     }
 
 

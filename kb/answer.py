@@ -99,15 +99,17 @@ def build_answer(
     evidence_ok: bool,
     confidence: Confidence = "high",
     gap: CoverageGap | None = None,
+    unstated: Sequence[str] = (),
 ) -> Answer:
-    """An answer from `passages` (best first), or the no_evidence answer when `evidence_ok` is False.
+    """An answer from `passages` (best first), or the no_evidence answer when `evidence_ok` is False or
+    the question proposes values none of the passages states (`unstated`, kb.evidence.unstated_values).
     A "low" confidence answer says so before its lead; a `gap` (subjects no indexed document addresses)
     is stated before it too, with the documents that would address them.
 
     `page_text(doc_id, page)` returns the stored text of a 1-based page; quotes are verified against it.
     """
-    if not evidence_ok or not passages:
-        return no_evidence_answer(question, passages, corpus_snapshot, gap)
+    if not evidence_ok or not passages or unstated:
+        return no_evidence_answer(question, passages, corpus_snapshot, gap, unstated)
     reading = read_question(question)
     groups = _score(reading, [_sentences(rank, p.chunk) for rank, p in enumerate(passages)])
     pages = cache(page_text)  # each stored page is read once per answer, however many quotes it checks
@@ -145,11 +147,17 @@ def build_answer(
 
 
 def no_evidence_answer(
-    question: str, passages: Sequence[Passage], corpus_snapshot: str, gap: CoverageGap | None = None
+    question: str,
+    passages: Sequence[Passage],
+    corpus_snapshot: str,
+    gap: CoverageGap | None = None,
+    unstated: Sequence[str] = (),
 ) -> Answer:
     documents = {p.document.id: p.document for p in passages}
     names = [f"{doc.title} ({doc.id})" for doc in documents.values()]
-    text = f"{NO_EVIDENCE_TEXT} Closest documents: {', '.join(names)}." if names else NO_EVIDENCE_TEXT
+    text = _unstated_statement(unstated) if unstated else NO_EVIDENCE_TEXT
+    if names:
+        text = f"{text} Closest documents: {', '.join(names)}."
     if gap is not None:
         text = f"{text} {gap.statement(answered=False)}"
     return Answer(
@@ -159,8 +167,16 @@ def no_evidence_answer(
         citations=(),
         corpus_snapshot=corpus_snapshot,
         closest_documents=tuple(documents),
+        unstated_values=tuple(unstated),
         **_gap_fields(gap),
     )
+
+
+def _unstated_statement(values: Sequence[str]) -> str:
+    named = ", ".join(values)
+    if len(values) == 1:
+        return f"No indexed passage states the value this question proposes ({named}), so the corpus cannot confirm it."
+    return f"No indexed passage states any of the values this question proposes ({named}), so the corpus cannot confirm them."
 
 
 def _gap_fields(gap: CoverageGap | None) -> dict[str, tuple[str, ...]]:

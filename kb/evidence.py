@@ -15,11 +15,18 @@ from dataclasses import dataclass
 
 from kb.glossary import Glossary
 from kb.models import Confidence, Passage
-from kb.question import ReadQuestion, read_question, without_own_product
+from kb.question import (
+    ReadQuestion,
+    proposed_values,
+    read_question,
+    stated_numbers,
+    states_unit,
+    without_own_product,
+)
 from kb.settings import AnswerSettings
 from kb.text import content_terms
 
-__all__ = ["Wanted", "wanted_terms", "term_coverage", "assess_confidence"]
+__all__ = ["Wanted", "wanted_terms", "term_coverage", "assess_confidence", "unstated_values"]
 
 _EVIDENCE_PASSAGES = 3
 _SIMILARITY_SHARE = 0.7  # of the relevance; the rest is term coverage
@@ -122,3 +129,24 @@ def assess_confidence(
         return None
     similar = similarity is None or similarity >= settings.min_dense_similarity
     return "high" if similar and coverage >= settings.min_term_coverage else "low"
+
+
+def unstated_values(question: str | ReadQuestion, passages: Sequence[Passage]) -> tuple[str, ...]:
+    """The values the ask proposes ("is it 10 CFU/100 mL?", "RPN > 100", "quarterly or once a year?") when
+    the passages neither state one of them nor give another value in the same unit; () otherwise.
+
+    A near miss often turns on a number the guidance does not give (an RPN threshold, a number of cell
+    bank vials, a review frequency): the passages about the subject are relevant, but none can confirm or
+    correct the value, so the honest answer is that the corpus does not settle it. A passage that states
+    one of the values ("annually" for "quarterly, or is once a year enough?"), or another value in the
+    unit asked about ("0.36-0.54 m/s" for "is 0.45 m/s required?"), answers the question.
+    """
+    reading = question if isinstance(question, ReadQuestion) else read_question(question)
+    proposed = proposed_values(without_own_product(reading.ask))
+    if not proposed:
+        return ()
+    texts = [p.chunk.text for p in passages]
+    stated = set().union(*map(stated_numbers, texts))
+    if any(v.value in stated or any(states_unit(t, v.unit) for t in texts) for v in proposed):
+        return ()
+    return tuple(f"{v.value} {v.unit}".strip() if v.unit != "frequency" else v.value for v in proposed)

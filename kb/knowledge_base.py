@@ -19,7 +19,7 @@ from kb.checkpoint_query import checklist_for_question
 from kb.coverage import CoverageGap, coverage_gap, unaddressed_terms
 from kb.embedder import Embedder
 from kb.errors import FilterError, InvalidTextError, NotFoundError
-from kb.evidence import assess_confidence
+from kb.evidence import assess_confidence, unstated_values
 from kb.filters import Filters, validate_filters
 from kb.glossary import Glossary, load_glossary
 from kb.index_files import IndexPaths, IndexState, published_paths, read_chunks, read_pages, read_state
@@ -122,6 +122,7 @@ class KnowledgeBase:
             evidence_ok=confidence is not None,
             confidence=confidence or "high",
             gap=self.coverage_gap(question, principal),
+            unstated=unstated_values(question, passages),
         )
         answered = time.perf_counter()
         checklist = self.checklist(question, filters=filters)

@@ -16,7 +16,17 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["QuestionType", "QUESTION_TYPES", "ReadQuestion", "read_question", "without_own_product"]
+__all__ = [
+    "QuestionType",
+    "QUESTION_TYPES",
+    "ReadQuestion",
+    "read_question",
+    "without_own_product",
+    "ProposedValue",
+    "proposed_values",
+    "stated_numbers",
+    "states_unit",
+]
 
 QuestionType = Literal["contents", "timing", "scope", "quantity", "definition", "comparison", "either_or", "general"]
 QUESTION_TYPES: tuple[QuestionType, ...] = (
@@ -112,6 +122,44 @@ _TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
 _MIN_STATEMENT_WORDS = 6  # "OOS retest - how many?": a shorter lead-in names the subject, it is no statement
 _MAX_DEFINITION_WORDS = 6  # "What is a design space?"; longer "what is ..." questions ask more than a definition
 
+# A value the ask puts forward ("is it 10 CFU/100 mL?", "RPN > 100", "30 years?", "quarterly or once a
+# year?"): a number standing alone (a range "20-25" gives both ends), or a frequency word.
+_NUMBER_TOKEN = re.compile(r"(?<![\w.,/])[<>\u2264\u2265~\u00b1]?[-\u2013\u2212]?(\d+(?:[.,]\d+)?)(?=[%\u00b0\u00baxX]|[^\w.,]|[.,](?!\d)|$)")
+# A number that names something rather than measures it: a document, part, section, table or class
+# ("21 CFR 211", "Annex 1", "Stage 3", "Class 2", "CPG 490.100", "Ph. Eur. 2.6.7"), a year, a CTD or
+# section number with two dots or more ("3.2.S.2.6", "2.6.7").
+_LABEL_BEFORE = re.compile(
+    r"\b(?:cfr|part|parts|annex|annexes|section|sections|\u00a7|table|figure|appendix|chapter|article|step|stage|"
+    r"phase|class|category|grade|level|zone|type|module|rev|revision|version|cpg|form|eur|no|number|item|"
+    r"guideline|guidance|q|e|m|s)[\s.]*$",
+    re.IGNORECASE,
+)
+_LABEL_AFTER = re.compile(r"^\s*(?:cfr|usc|u\.s\.c)\b", re.IGNORECASE)
+_SECTION_NUMBER = re.compile(r"\d+(?:\.\w+){2,}")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_FREQUENCIES: dict[str, str] = {
+    "daily": "daily", "every day": "daily", "each day": "daily",
+    "weekly": "weekly", "every week": "weekly", "each week": "weekly",
+    "monthly": "monthly", "every month": "monthly", "each month": "monthly",
+    "quarterly": "quarterly", "every quarter": "quarterly", "every three months": "quarterly",
+    "twice a year": "twice a year", "semi-annually": "twice a year", "semiannually": "twice a year",
+    "every six months": "twice a year", "biannually": "twice a year",
+    "annually": "annually", "yearly": "annually", "once a year": "annually", "every year": "annually",
+    "each year": "annually", "annual": "annually",
+}  # fmt: skip
+_FREQUENCY = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _FREQUENCIES), key=len, reverse=True)) + r")\b", re.I)
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20", "thirty": "30",
+}  # fmt: skip
+_UNIT = re.compile(r"[ \t]*([\u00b0\u00ba]?[ \t]*[A-Za-z%\u00b5][\w%]*(?:/[\w]+)?|%)")
+_NOT_UNITS = frozenset(
+    "a an and or to vs the of is are be was per in for at on then than with without before after from by as "
+    "e i if it its this that these those still enough minimum maximum mandatory required acceptable ok okay "
+    "needed allowed sufficient correct right".split()
+)
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+
 _DEFINED = re.compile(r"\bmeant by\b|\bdefin(?:e|ed|ition)\b|\bstand for\b", re.IGNORECASE)
 
 
@@ -184,3 +232,60 @@ def _kind(ask: str) -> QuestionType:
                 continue
             return kind
     return "general"
+
+
+@dataclass(frozen=True)
+class ProposedValue:
+    value: str  # normalised: "10", "0.5", "quarterly"
+    unit: str = ""  # the word after the number, lower-case and singular ("day", "cfu/100", "°c"); "frequency"
+
+
+def proposed_values(ask: str) -> tuple[ProposedValue, ...]:
+    """The values `ask` puts forward ("is it 10 CFU/100 mL?" gives 10 CFU/100, "quarterly or once a year?"
+    two frequencies), leaving out numbers that name a document, section, stage or class, and years. A
+    question proposing a value the passages neither state nor correct is a near miss the corpus cannot
+    settle (kb.evidence.unstated_values)."""
+    values: list[ProposedValue] = []
+    for match in _NUMBER_TOKEN.finditer(ask):
+        token = match.group(1)
+        whole = re.match(r"[\w.]*", ask[match.start(1) :])
+        if _LABEL_BEFORE.search(ask[: match.start()]) or _LABEL_AFTER.match(ask[match.end() :]):
+            continue
+        if _YEAR.fullmatch(token) or (whole and _SECTION_NUMBER.fullmatch(whole.group())):
+            continue
+        values.append(ProposedValue(_normalise_number(token), _unit_after(ask, match.end(1))))
+    values += [ProposedValue(_FREQUENCIES[f.group().lower()], "frequency") for f in _FREQUENCY.finditer(ask)]
+    return tuple(dict.fromkeys(values))
+
+
+def stated_numbers(text: str) -> set[str]:
+    """Every number and frequency `text` states, normalised as `proposed_values` gives them ("three" as
+    "3", "10,000" and "10 000" as "10000" as well as their parts, "annual" as "annually")."""
+    joined = re.sub(r"(?<=\d)[ \u00a0,](?=\d{3}(?!\d))", "", text)
+    numbers = {_normalise_number(m.group(1)) for source in (text, joined) for m in _NUMBER_TOKEN.finditer(source)}
+    numbers |= {_NUMBER_WORDS[w.group().lower()] for w in _NUMBER_WORD.finditer(text)}
+    return numbers | {_FREQUENCIES[f.group().lower()] for f in _FREQUENCY.finditer(text)}
+
+
+def states_unit(text: str, unit: str) -> bool:
+    """True when `text` gives some value in `unit` ("15 days", "annually"): a passage that does answers a
+    question proposing another value, by correcting it."""
+    if unit == "frequency":
+        return bool(_FREQUENCY.search(text))
+    if unit in ("c", "\u00b0c"):
+        return bool(re.search(r"\d\s*[\u00b0\u00ba]\s*C\b|\d\s*C\b", text))
+    number = rf"(?:\d|\b(?:{'|'.join(_NUMBER_WORDS)}))"
+    return bool(unit) and bool(re.search(rf"{number}\s*{re.escape(unit)}(?:e?s)?(?![a-z])", text, re.IGNORECASE))
+
+
+def _unit_after(text: str, end: int) -> str:
+    unit = _UNIT.match(text, end)
+    if not unit or unit.group(1).lower() in _NOT_UNITS:
+        return ""
+    word = unit.group(1).lower().replace("\u00ba", "\u00b0").replace(" ", "")
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _normalise_number(token: str) -> str:
+    token = token.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", token) else token.replace(",", ".")
+    return token.rstrip("0").rstrip(".") if "." in token else token

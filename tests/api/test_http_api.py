@@ -215,4 +215,4 @@ def test_every_answer_carries_its_confidence(client):
     # What the corpus does not cover travels with the answer in every shape (empty here: nothing is named).
     cited = json.loads(stream.split("event: citations")[1].split("data: ", 1)[1].splitlines()[0])
     for shape in (answered, cited, completion["regkb"]):
-        assert shape["not_addressed"] == [] and shape["offline_documents"] == []
+        assert shape["not_addressed"] == [] and shape["offline_documents"] == [] and shape["unstated_values"] == []

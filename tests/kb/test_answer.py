@@ -287,6 +287,24 @@ def test_without_evidence_the_answer_names_the_closest_documents(corpus: Corpus)
     )
 
 
+def test_a_proposed_value_no_passage_states_is_said_and_refused(corpus: Corpus) -> None:
+    answer = build_answer(
+        "How many vials must the master cell bank hold - is 200 the minimum?",
+        three_passages(corpus),
+        page_text=corpus.page_text,
+        settings=AnswerSettings(),
+        corpus_snapshot="snap-1",
+        evidence_ok=True,
+        unstated=("200",),
+    )
+
+    assert answer.status == "no_evidence" and answer.citations == () and answer.unstated_values == ("200",)
+    assert answer.answer.startswith(
+        "No indexed passage states the value this question proposes (200), so the corpus cannot confirm it. "
+        "Closest documents: Title of annex16 (annex16)"
+    )
+
+
 def test_superseded_and_draft_status_are_carried_into_citations() -> None:
     corpus = Corpus()
     corpus.add(make_record("old", status="superseded", superseded_by="new"), CERTIFY)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.evidence import assess_confidence, term_coverage, wanted_terms
+from kb.evidence import assess_confidence, term_coverage, unstated_values, wanted_terms
 from kb.glossary import Glossary, GlossaryTerm
 from kb.models import Passage
 from kb.settings import AnswerSettings
@@ -121,3 +121,19 @@ def test_an_unaddressed_subject_in_the_ask_needs_a_close_passage_in_the_context_
     assert assess_confidence(about_cart, strong, unaddressed, absent_terms=["CAR-T"], glossary=GLOSSARY) is None
     # Without a glossary to tell where the term sits, every absent term counts as asked about.
     assert assess_confidence(context_only, weak, settings, absent_terms=["CAR-T"]) is None
+
+
+def test_a_proposed_value_no_passage_states_or_corrects_is_unsettled(corpus: Corpus) -> None:
+    passages = three_passages(corpus)  # the register "must be kept for five years"
+    assert unstated_values("How long must the register be kept - is 200 the minimum?", passages) == ("200",)
+    assert unstated_values("Must the quality unit review batches quarterly or monthly?", passages) == (
+        "quarterly",
+        "monthly",
+    )
+    # A value a passage states, or another value in the unit asked about, answers the question.
+    assert unstated_values("Must the register be kept for 5 years?", passages) == ()
+    assert unstated_values("Must the register be kept for 30 years?", passages) == ()
+    assert unstated_values("Must the register be kept for five or ten years?", passages) == ()
+    # Only the ask proposes values: the asker's situation and own product do not.
+    assert unstated_values("We release 200 batches a year. Who certifies each batch?", passages) == ()
+    assert unstated_values("Which register applies to our 200-litre bioreactor?", passages) == ()

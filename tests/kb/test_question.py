@@ -1,6 +1,6 @@
 import pytest
 
-from kb.question import read_question, without_own_product
+from kb.question import proposed_values, read_question, stated_numbers, states_unit, without_own_product
 
 pytestmark = pytest.mark.unit
 
@@ -66,3 +66,29 @@ def test_the_askers_own_product_is_not_the_subject() -> None:
         "Can we reuse (and viability) on stability?"
     )
     assert without_own_product("Which RCL tests does FDA expect?") == "Which RCL tests does FDA expect?"
+
+
+@pytest.mark.parametrize(
+    ("ask", "values"),
+    [
+        ("Annex 1 bioburden limit before sterile filtration - is it 10 CFU/100 mL?", [("10", "cfu/100")]),
+        ("FMEA RPN threshold - what value do Q9 / Q9(R1) set (e.g., RPN > 100)?", [("100", "")]),
+        ("Retention period in the EU, 30 years?", [("30", "year")]),
+        ("Management review: quarterly, or is once a year enough?", [("quarterly", "frequency"), ("annually", "frequency")]),
+        ("Is 10,000 units or 0,5 mg the limit?", [("10000", "unit"), ("0.5", "mg")]),
+        # Numbers that name a document, part, section, stage or class, and years, propose nothing.
+        ("Does 21 CFR 1271 or Annex 1 apply, and Part 11 in the 2011 guidance?", []),
+        ("How should Stage 3 CPV data be trended under CPG 490.100?", []),
+        ("Is a NAT per Ph. Eur. 2.6.7 acceptable? What does 3.2.S.2.6 contain?", []),
+        ("What does ICH Q5A(R2) say about E6(R2) monitoring?", []),
+    ],
+)
+def test_the_values_an_ask_proposes(ask: str, values: list[tuple[str, str]]) -> None:
+    assert [(v.value, v.unit) for v in proposed_values(ask)] == values
+
+
+def test_stated_numbers_and_units_read_passage_text_in_its_forms() -> None:
+    text = "Samples from three batches, 10 000 units, 1,5 mg, an annual review at 25 °C, kept for 5 years."
+    assert {"3", "10000", "10", "000", "1.5", "annually", "25", "5"} <= stated_numbers(text)
+    assert states_unit(text, "year") and states_unit(text, "c") and states_unit(text, "frequency")
+    assert not states_unit(text, "day") and not states_unit("grown to 25 cells", "c") and not states_unit(text, "")
