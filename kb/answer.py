@@ -155,10 +155,13 @@ def no_evidence_answer(
 ) -> Answer:
     documents = {p.document.id: p.document for p in passages}
     names = [f"{doc.title} ({doc.id})" for doc in documents.values()]
-    text = _unstated_statement(unstated) if unstated else NO_EVIDENCE_TEXT
+    if gap is not None and gap.named:  # only the named documents can answer: say that first
+        text = gap.statement(answered=False)
+    else:
+        text = _unstated_statement(unstated) if unstated else NO_EVIDENCE_TEXT
     if names:
         text = f"{text} Closest documents: {', '.join(names)}."
-    if gap is not None:
+    if gap is not None and not gap.named:
         text = f"{text} {gap.statement(answered=False)}"
     return Answer(
         question=question,
@@ -182,7 +185,7 @@ def _unstated_statement(values: Sequence[str]) -> str:
 def _gap_fields(gap: CoverageGap | None) -> dict[str, tuple[str, ...]]:
     if gap is None:
         return {}
-    return {"not_addressed": gap.terms, "offline_documents": tuple(d.id for d in gap.documents)}
+    return {"not_addressed": gap.terms, "offline_documents": tuple(d.id for d in gap.offline_documents)}
 
 
 def _sentences(rank: int, chunk: Chunk) -> list[_Sentence]:

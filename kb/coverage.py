@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from kb.access import SCOPES
 from kb.glossary import Glossary
 from kb.models import Chunk, DocumentRecord
+from kb.question import without_situation
+from kb.versions import names_document
 
-__all__ = ["CoverageGap", "unaddressed_terms", "coverage_gap"]
+__all__ = ["CoverageGap", "unaddressed_terms", "coverage_gap", "named_offline_documents"]
 
 _MIN_PASSAGES = 3
 
@@ -29,15 +31,24 @@ _MIN_PASSAGES = 3
 class CoverageGap:
     terms: tuple[str, ...]  # glossary terms of the question no indexed document addresses
     documents: tuple[DocumentRecord, ...]  # manifest documents, not indexed, that address them
+    named: tuple[DocumentRecord, ...] = ()  # documents the ask names that are not indexed ("GMP Part IV")
 
     def statement(self, *, answered: bool) -> str:
-        names = _join(self.terms)
-        said = f"No indexed document addresses {names} specifically"
-        said += "; the general guidance below applies by analogy." if answered else "."
-        if self.documents:
-            listed = "; ".join(f"{d.title} ({d.reference}) {d.url}".strip() for d in self.documents)
-            said += f" Guidance that addresses it, not in the indexed corpus: {listed}."
-        return said
+        said = []
+        if self.named:
+            listed = "; ".join(_listed(d) for d in self.named)
+            said.append(f"The question asks about a document that is not in the indexed corpus: {listed}.")
+        if self.terms:
+            subjects = f"No indexed document addresses {_join(self.terms)} specifically"
+            said.append(subjects + ("; the general guidance below applies by analogy." if answered else "."))
+        others = [d for d in self.documents if d not in self.named]
+        if others:
+            said.append(f"Guidance that addresses it, not in the indexed corpus: {'; '.join(map(_listed, others))}.")
+        return " ".join(said)
+
+    @property
+    def offline_documents(self) -> tuple[DocumentRecord, ...]:
+        return tuple({d.id: d for d in (*self.named, *self.documents)}.values())
 
 
 def unaddressed_terms(
@@ -71,16 +82,34 @@ def coverage_gap(
     catalogue: Mapping[str, DocumentRecord],
     indexed: Collection[str],
 ) -> CoverageGap | None:
-    """The question's unaddressed terms and the not-indexed catalogue documents that address them."""
-    named = [t for t in glossary.mentioned(question) if t.term in unaddressed]
-    if not named:
+    """The question's unaddressed terms and the not-indexed catalogue documents that address them, and
+    the not-indexed documents its ask names (`named_offline_documents`)."""
+    terms = [t for t in glossary.mentioned(question) if t.term in unaddressed]
+    named = named_offline_documents(without_situation(question), catalogue, indexed)
+    if not terms and not named:
         return None
     documents: dict[str, DocumentRecord] = {}
-    for term in named:
+    for term in terms:
         for doc_id in term.covered_by:
             if doc_id in catalogue and doc_id not in indexed:
                 documents.setdefault(doc_id, catalogue[doc_id])
-    return CoverageGap(tuple(t.term for t in named), tuple(documents.values()))
+    return CoverageGap(tuple(t.term for t in terms), tuple(documents.values()), named)
+
+
+def named_offline_documents(
+    question: str, catalogue: Mapping[str, DocumentRecord], indexed: Collection[str]
+) -> tuple[DocumentRecord, ...]:
+    """The manifest documents, not indexed, that `question` (without the asker's situation) names by code
+    or alias ("EU GMP Part IV", "the RMAT guidance", "E6(R3)"), when it names no indexed document: only
+    those documents can answer what it asks, so the answer is `no_evidence` with their official URLs."""
+    named = [r for r in catalogue.values() if names_document(question, r, catalogue)]
+    if any(r.id in indexed for r in named):
+        return ()
+    return tuple(named)
+
+
+def _listed(document: DocumentRecord) -> str:
+    return f"{document.title} ({document.reference}) {document.url}".strip()
 
 
 def _join(terms: tuple[str, ...]) -> str:

@@ -113,15 +113,16 @@ class KnowledgeBase:
             unaddressed_terms=self.unaddressed_terms_in(question, principal),
             glossary=self.glossary,
         )
+        gap = self.coverage_gap(question, principal)
         answer = build_answer(
             question.strip(),
             passages,
             page_text=self.page_text,
             settings=self.settings.answer,
             corpus_snapshot=self.corpus_snapshot,
-            evidence_ok=confidence is not None,
+            evidence_ok=confidence is not None and not (gap and gap.named),
             confidence=confidence or "high",
-            gap=self.coverage_gap(question, principal),
+            gap=gap,
             unstated=unstated_values(question, passages),
         )
         answered = time.perf_counter()

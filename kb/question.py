@@ -22,6 +22,7 @@ __all__ = [
     "ReadQuestion",
     "read_question",
     "without_own_product",
+    "without_situation",
     "ProposedValue",
     "proposed_values",
     "stated_numbers",
@@ -197,6 +198,20 @@ def read_question(question: str) -> ReadQuestion:
         context.append(trailing.group().strip(" ,"))
         ask = ask[: trailing.start()] + ask[trailing.end() :]
     return ReadQuestion(text=text, ask=ask.strip(), context=" ".join(context), kind=_kind(ask.strip()))
+
+
+def without_situation(question: str) -> str:
+    """The question without the statements about the asker ("We make ...", "Our CAR-T is ...", "For our
+    site, ..."), keeping a topic lead-in ("EU GMP Part IV for ATMPs: can a closed system ...") that
+    `read_question` sets apart from the ask."""
+    kept = []
+    for segment in _segments(" ".join(question.split())):
+        lead_in, rest = _split_leading_context(segment)
+        if lead_in:
+            kept.append(rest)
+        elif not _is_context(segment):
+            kept.append(segment)
+    return without_own_product(" ".join(kept))
 
 
 def without_own_product(text: str) -> str:

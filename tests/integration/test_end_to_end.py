@@ -114,6 +114,22 @@ def test_questions_the_corpus_cannot_answer(real_kb, question):
     assert answer.citations == () and len(answer.closest_documents) >= 1
 
 
+def test_a_question_only_a_document_not_indexed_answers_names_it_with_its_url(real_kb):
+    answer = real_kb.ask("EU GMP Part IV for ATMPs: can a closed system be operated in a grade D room?")
+    assert answer.status == "no_evidence" and answer.citations == ()
+    assert answer.offline_documents[:1] == ("eudralex-v4-part4-atmp-gmp-2017",)
+    assert answer.answer.startswith("The question asks about a document that is not in the indexed corpus:")
+    assert "https://health.ec.europa.eu/" in answer.answer
+
+
+def test_a_value_the_guidance_does_not_give_is_not_confirmed(real_kb):
+    answer = real_kb.ask("FMEA RPN threshold above which mitigation is mandatory under Q9(R1) - is it RPN > 100?")
+    assert (answer.status, answer.unstated_values) == ("no_evidence", ("100",))
+    # The value named in the guidance is confirmed: Q1A(R2) gives 12 months of long-term data.
+    stated = real_kb.ask("Q1A(R2) registration stability: is 12 months of long-term data needed at submission?")
+    assert stated.status == "answered" and stated.unstated_values == ()
+
+
 def test_a_superseded_document_with_its_successor_indexed_answers_only_when_asked(real_kb):
     question = "quality risk management process risk assessment risk control"
     default = real_kb.search(question, k=10)

@@ -105,3 +105,40 @@ def test_the_shipped_glossary_names_only_manifest_documents_that_are_not_indexed
     assert covered, "the glossary lists documents for the ATMP subjects"
     assert sorted(d for d in covered if d not in manifest) == []
     assert sorted(d for d in covered if manifest[d].available_offline) == []
+
+
+PART_IV = dataclasses.replace(
+    make_record("part-iv"),
+    title="Guidelines on GMP specific to ATMPs",
+    reference="C(2017) 7694 final",
+    url="https://example.org/part-iv",
+    file=None,
+    available_offline=False,
+    aliases=("GMP Part IV", "Part IV"),
+)
+ANNEX_1 = dataclasses.replace(make_record("annex1"), aliases=("Annex 1",))
+
+
+def test_a_question_only_an_offline_document_can_answer_names_it_and_is_refused(corpus: Corpus) -> None:
+    catalogue = {"part-iv": PART_IV, "annex1": ANNEX_1}
+    asked = "EU GMP Part IV for ATMPs: can a closed system run in a grade D room?"
+    gap = coverage_gap(asked, GLOSSARY, set(), catalogue, {"annex1"})
+    assert gap is not None and gap.named == (PART_IV,) and gap.terms == ()
+    # Naming an indexed document too, or the offline one only as the asker's situation, is no such question.
+    assert coverage_gap("Part IV or Annex 1: grade D for closed systems?", GLOSSARY, set(), catalogue, {"annex1"}) is None
+    assert coverage_gap("We follow Part IV. Can a closed system run in grade D?", GLOSSARY, set(), catalogue, {"annex1"}) is None
+
+    refused = build_answer(
+        asked,
+        three_passages(corpus),
+        page_text=corpus.page_text,
+        settings=AnswerSettings(),
+        corpus_snapshot="s",
+        evidence_ok=False,
+        gap=gap,
+    )
+    assert refused.status == "no_evidence" and refused.offline_documents == ("part-iv",)
+    assert refused.answer.startswith(
+        "The question asks about a document that is not in the indexed corpus: Guidelines on GMP specific to "
+        "ATMPs (C(2017) 7694 final) https://example.org/part-iv. Closest documents: Title of annex16 (annex16)"
+    )
