@@ -142,7 +142,8 @@ def build_answer(
         citations=citations,
         corpus_snapshot=corpus_snapshot,
         confidence=confidence,
-        **_gap_fields(gap),
+        not_addressed=_not_addressed(gap),
+        offline_documents=_offline_documents(gap),
     )
 
 
@@ -171,21 +172,24 @@ def no_evidence_answer(
         corpus_snapshot=corpus_snapshot,
         closest_documents=tuple(documents),
         unstated_values=tuple(unstated),
-        **_gap_fields(gap),
+        not_addressed=_not_addressed(gap),
+        offline_documents=_offline_documents(gap),
     )
 
 
 def _unstated_statement(values: Sequence[str]) -> str:
     named = ", ".join(values)
-    if len(values) == 1:
-        return f"No indexed passage states the value this question proposes ({named}), so the corpus cannot confirm it."
-    return f"No indexed passage states any of the values this question proposes ({named}), so the corpus cannot confirm them."
+    said = "the value" if len(values) == 1 else "any of the values"
+    them = "it" if len(values) == 1 else "them"
+    return f"No indexed passage states {said} this question proposes ({named}), so the corpus cannot confirm {them}."
 
 
-def _gap_fields(gap: CoverageGap | None) -> dict[str, tuple[str, ...]]:
-    if gap is None:
-        return {}
-    return {"not_addressed": gap.terms, "offline_documents": tuple(d.id for d in gap.offline_documents)}
+def _not_addressed(gap: CoverageGap | None) -> tuple[str, ...]:
+    return gap.terms if gap is not None else ()
+
+
+def _offline_documents(gap: CoverageGap | None) -> tuple[str, ...]:
+    return tuple(d.id for d in gap.offline_documents) if gap is not None else ()
 
 
 def _sentences(rank: int, chunk: Chunk) -> list[_Sentence]:

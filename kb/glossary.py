@@ -60,6 +60,15 @@ class Glossary:
         patterns = self._patterns  # type: ignore[attr-defined]
         return [t for t in self.terms if any(p.search(text) for p in patterns[t.term])]
 
+    def without_subjects(self, text: str) -> str:
+        """`text` without the ATMP subjects (terms with `covered_by` documents: CAR-T, AAV, LVV, autologous)."""
+        patterns = self._patterns  # type: ignore[attr-defined]
+        for term in self.terms:
+            if term.covered_by:
+                for pattern in patterns[term.term]:
+                    text = pattern.sub(" ", text)
+        return " ".join(text.split())
+
     def expand(self, question: str) -> str:
         """The question with the spelled-out form of each acronym it uses and does not spell out."""
         additions = [

@@ -13,6 +13,7 @@ with a number, a scope statement.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +24,7 @@ __all__ = [
     "read_question",
     "without_own_product",
     "without_situation",
+    "in_own_product",
     "ProposedValue",
     "proposed_values",
     "stated_numbers",
@@ -125,7 +127,9 @@ _MAX_DEFINITION_WORDS = 6  # "What is a design space?"; longer "what is ..." que
 
 # A value the ask puts forward ("is it 10 CFU/100 mL?", "RPN > 100", "30 years?", "quarterly or once a
 # year?"): a number standing alone (a range "20-25" gives both ends), or a frequency word.
-_NUMBER_TOKEN = re.compile(r"(?<![\w.,/])[<>\u2264\u2265~\u00b1]?[-\u2013\u2212]?(\d+(?:[.,]\d+)?)(?=[%\u00b0\u00baxX]|[^\w.,]|[.,](?!\d)|$)")
+_NUMBER_TOKEN = re.compile(
+    r"(?<![\w.,/])[<>\u2264\u2265~\u00b1]?[-\u2013\u2212]?(\d+(?:[.,]\d+)?)(?=[%\u00b0\u00baxX]|[^\w.,]|[.,](?!\d)|$)"
+)
 # A number that names something rather than measures it: a document, part, section, table or class
 # ("21 CFR 211", "Annex 1", "Stage 3", "Class 2", "CPG 490.100", "Ph. Eur. 2.6.7"), a year, a CTD or
 # section number with two dots or more ("3.2.S.2.6", "2.6.7").
@@ -146,18 +150,72 @@ _FREQUENCIES: dict[str, str] = {
     "twice a year": "twice a year", "semi-annually": "twice a year", "semiannually": "twice a year",
     "every six months": "twice a year", "biannually": "twice a year",
     "annually": "annually", "yearly": "annually", "once a year": "annually", "every year": "annually",
-    "each year": "annually", "annual": "annually",
+    "each year": "annually",
 }  # fmt: skip
+# "annual" in a passage states a frequency; in a question it mostly names a thing ("Q7's annual quality
+# review", "the annual report"), so it is read in passages only.
+_STATED_FREQUENCIES = {**_FREQUENCIES, "annual": "annually"}
 _FREQUENCY = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _FREQUENCIES), key=len, reverse=True)) + r")\b", re.I)
+_STATED_FREQUENCY = re.compile(
+    r"\b(?:" + "|".join(sorted(map(re.escape, _STATED_FREQUENCIES), key=len, reverse=True)) + r")\b", re.I
+)
 _NUMBER_WORDS = {
     "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
     "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20", "thirty": "30",
 }  # fmt: skip
 _UNIT = re.compile(r"[ \t]*([\u00b0\u00ba]?[ \t]*[A-Za-z%\u00b5][\w%]*(?:/[\w]+)?|%)")
 _NOT_UNITS = frozenset(
-    "a an and or to vs the of is are be was per in for at on then than with without before after from by as "
-    "e i if it its this that these those still enough minimum maximum mandatory required acceptable ok okay "
-    "needed allowed sufficient correct right".split()
+    [
+        "a",
+        "an",
+        "and",
+        "or",
+        "to",
+        "vs",
+        "the",
+        "of",
+        "is",
+        "are",
+        "be",
+        "was",
+        "per",
+        "in",
+        "for",
+        "at",
+        "on",
+        "then",
+        "than",
+        "with",
+        "without",
+        "before",
+        "after",
+        "from",
+        "by",
+        "as",
+        "e",
+        "i",
+        "if",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "still",
+        "enough",
+        "minimum",
+        "maximum",
+        "mandatory",
+        "required",
+        "acceptable",
+        "ok",
+        "okay",
+        "needed",
+        "allowed",
+        "sufficient",
+        "correct",
+        "right",
+    ]
 )
 _NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 
@@ -212,6 +270,11 @@ def without_situation(question: str) -> str:
         elif not _is_context(segment):
             kept.append(segment)
     return without_own_product(" ".join(kept))
+
+
+def in_own_product(text: str, change: Callable[[str], str]) -> str:
+    """`text` with `change` applied to each phrase naming the asker's own product ("our AAV potency assay")."""
+    return _OWN_PHRASE.sub(lambda phrase: change(phrase.group()), text)
 
 
 def without_own_product(text: str) -> str:
@@ -279,14 +342,14 @@ def stated_numbers(text: str) -> set[str]:
     joined = re.sub(r"(?<=\d)[ \u00a0,](?=\d{3}(?!\d))", "", text)
     numbers = {_normalise_number(m.group(1)) for source in (text, joined) for m in _NUMBER_TOKEN.finditer(source)}
     numbers |= {_NUMBER_WORDS[w.group().lower()] for w in _NUMBER_WORD.finditer(text)}
-    return numbers | {_FREQUENCIES[f.group().lower()] for f in _FREQUENCY.finditer(text)}
+    return numbers | {_STATED_FREQUENCIES[f.group().lower()] for f in _STATED_FREQUENCY.finditer(text)}
 
 
 def states_unit(text: str, unit: str) -> bool:
     """True when `text` gives some value in `unit` ("15 days", "annually"): a passage that does answers a
     question proposing another value, by correcting it."""
     if unit == "frequency":
-        return bool(_FREQUENCY.search(text))
+        return bool(_STATED_FREQUENCY.search(text))
     if unit in ("c", "\u00b0c"):
         return bool(re.search(r"\d\s*[\u00b0\u00ba]\s*C\b|\d\s*C\b", text))
     number = rf"(?:\d|\b(?:{'|'.join(_NUMBER_WORDS)}))"

@@ -119,7 +119,7 @@ def table_regions(text: str, units: list[TextUnit]) -> list[TableRegion]:
     """Tables of `text` as pypdf extracts them: from a caption line to the next heading. Their cells come out
     in column or row order ("Change is an inherent The change A formal change ..."), which no reader can
     find on the page, so a table is cited by its caption, never quoted."""
-    regions = []
+    regions: list[TableRegion] = []
     for caption in _CAPTION.finditer(text):
         if _LEADER_DOTS.search(caption.group()):
             continue

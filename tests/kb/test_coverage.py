@@ -125,8 +125,13 @@ def test_a_question_only_an_offline_document_can_answer_names_it_and_is_refused(
     gap = coverage_gap(asked, GLOSSARY, set(), catalogue, {"annex1"})
     assert gap is not None and gap.named == (PART_IV,) and gap.terms == ()
     # Naming an indexed document too, or the offline one only as the asker's situation, is no such question.
-    assert coverage_gap("Part IV or Annex 1: grade D for closed systems?", GLOSSARY, set(), catalogue, {"annex1"}) is None
-    assert coverage_gap("We follow Part IV. Can a closed system run in grade D?", GLOSSARY, set(), catalogue, {"annex1"}) is None
+    assert (
+        coverage_gap("Part IV or Annex 1: grade D for closed systems?", GLOSSARY, set(), catalogue, {"annex1"}) is None
+    )
+    assert (
+        coverage_gap("We follow Part IV. Can a closed system run in grade D?", GLOSSARY, set(), catalogue, {"annex1"})
+        is None
+    )
 
     refused = build_answer(
         asked,

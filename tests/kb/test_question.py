@@ -74,13 +74,17 @@ def test_the_askers_own_product_is_not_the_subject() -> None:
         ("Annex 1 bioburden limit before sterile filtration - is it 10 CFU/100 mL?", [("10", "cfu/100")]),
         ("FMEA RPN threshold - what value do Q9 / Q9(R1) set (e.g., RPN > 100)?", [("100", "")]),
         ("Retention period in the EU, 30 years?", [("30", "year")]),
-        ("Management review: quarterly, or is once a year enough?", [("quarterly", "frequency"), ("annually", "frequency")]),
+        (
+            "Management review: quarterly, or is once a year enough?",
+            [("quarterly", "frequency"), ("annually", "frequency")],
+        ),
         ("Is 10,000 units or 0,5 mg the limit?", [("10000", "unit"), ("0.5", "mg")]),
         # Numbers that name a document, part, section, stage or class, and years, propose nothing.
         ("Does 21 CFR 1271 or Annex 1 apply, and Part 11 in the 2011 guidance?", []),
         ("How should Stage 3 CPV data be trended under CPG 490.100?", []),
         ("Is a NAT per Ph. Eur. 2.6.7 acceptable? What does 3.2.S.2.6 contain?", []),
         ("What does ICH Q5A(R2) say about E6(R2) monitoring?", []),
+        ("What does Q7's annual quality review cover?", []),  # "annual" names the review
     ],
 )
 def test_the_values_an_ask_proposes(ask: str, values: list[tuple[str, str]]) -> None:

@@ -181,3 +181,48 @@ def test_ids_a_damaged_store_returns_without_a_chunk_are_skipped_and_logged(capl
         )
     assert passages and all(p.chunk.chunk_id in CHUNKS for p in passages)
     assert "gone#p1-c0" in caplog.text and "regkb ingest" in caplog.text
+
+
+class _RecordingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[str] = []
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
+        return super().embed_query(text)
+
+
+def test_the_askers_own_atmp_product_is_not_searched_for_a_subject_asked_about_is():
+    from kb.glossary import Glossary, GlossaryTerm
+
+    glossary = Glossary(
+        (
+            GlossaryTerm("CAR-T", ("CAR T",), covered_by=("fda-car-t",)),
+            GlossaryTerm("PPQ", ("process performance qualification",)),
+        )
+    )
+    embedder, store = _RecordingEmbedder(), MemoryStore()
+    ids = list(CHUNKS)
+    store.add(
+        ids,
+        embedder.embed_documents([CHUNKS[c].text for c in ids]),
+        [chunk_metadata(RECORDS[CHUNKS[c].doc_id], CHUNKS[c]) for c in ids],
+    )
+    for question in ("Who reviews batch records of our CAR-T PPQ lots?", "Does CAR-T need PPQ?"):
+        retrieve(
+            question,
+            Filters(),
+            k=3,
+            embedder=embedder,
+            store=store,
+            keyword_index=build_keyword_index(ids, [CHUNKS[c].text for c in ids]),
+            chunks=CHUNKS,
+            records=RECORDS,
+            settings=RetrievalSettings(),
+            glossary=glossary,
+        )
+    assert embedder.queries == [
+        "Who reviews batch records of our PPQ lots? (process performance qualification)",
+        "Does CAR-T need PPQ? (process performance qualification)",
+    ]
