@@ -116,6 +116,12 @@ class AnswerSettings(BaseModel):
     span_ratio: float = Field(
         0.7, ge=0, le=1, description="A further span leads only when its best sentence scores this share of the best."
     )
+    other_document_span_ratio: float = Field(
+        0.85,
+        ge=0,
+        le=1,
+        description="A further span from another document than the first span's needs this share of the best.",
+    )
     min_dense_similarity: float = Field(
         0.40,
         ge=-1,

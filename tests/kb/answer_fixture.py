@@ -71,7 +71,7 @@ class Corpus:
         return Passage(chunk=chunk, document=self.records[doc_id], score=score, dense_similarity=0.6)
 
 
-def answer_for(corpus: Corpus, question: str, passages: list[Passage], **settings: int) -> Answer:
+def answer_for(corpus: Corpus, question: str, passages: list[Passage], **settings: float) -> Answer:
     return build_answer(
         question,
         passages,

@@ -61,7 +61,13 @@ def test_the_lead_is_the_best_sentence_with_what_follows_it_in_its_section(corpu
 
 
 def test_spans_of_different_passages_are_separate_paragraphs_best_first(corpus: Corpus) -> None:
-    answer = answer_for(corpus, "Who must certify a batch before release?", three_passages(corpus), span_ratio=0.5)
+    answer = answer_for(
+        corpus,
+        "Who must certify a batch before release?",
+        three_passages(corpus),
+        span_ratio=0.5,
+        other_document_span_ratio=0.5,
+    )
 
     assert answer.answer == (
         f"{CERTIFY_SPAN} [1]\n\nBatch release decisions are documented by the quality unit before distribution. [2]"
@@ -71,6 +77,15 @@ def test_spans_of_different_passages_are_separate_paragraphs_best_first(corpus: 
         corpus, "Who must certify a batch before release?", three_passages(corpus), lead_spans=1, span_ratio=0
     )
     assert one_span.answer == f"{CERTIFY_SPAN} [1]"
+    # A span from another document than the first needs a higher share of the best score.
+    same_document_only = answer_for(
+        corpus,
+        "Who must certify a batch before release?",
+        three_passages(corpus),
+        span_ratio=0.5,
+        other_document_span_ratio=1.0,
+    )
+    assert same_document_only.answer == f"{CERTIFY_SPAN} [1]"
 
 
 def test_the_best_span_leads_whatever_its_passage_rank() -> None:
@@ -161,10 +176,11 @@ def test_a_sentence_shared_by_overlapping_passages_leads_once() -> None:
 
 
 def test_by_default_only_the_passages_the_lead_quotes_are_cited(corpus: Corpus) -> None:
-    answer = answer_for(corpus, "Who must certify a batch before release?", three_passages(corpus), span_ratio=0.5)
+    ratios = {"span_ratio": 0.5, "other_document_span_ratio": 0.5}
+    answer = answer_for(corpus, "Who must certify a batch before release?", three_passages(corpus), **ratios)
     assert [(c.marker, c.doc_id) for c in answer.citations] == [(1, "annex16"), (2, "cfr211")]
     one_more = answer_for(
-        corpus, "Who must certify a batch before release?", three_passages(corpus), span_ratio=0.5, extra_citations=1
+        corpus, "Who must certify a batch before release?", three_passages(corpus), **ratios, extra_citations=1
     )
     assert [(c.marker, c.doc_id) for c in one_more.citations] == [(1, "annex16"), (2, "cfr211"), (3, "q9")]
 
@@ -314,7 +330,9 @@ def test_superseded_and_draft_status_are_carried_into_citations() -> None:
         corpus.passage("new", "The quality control", "distribution."),
     ]
 
-    answer = answer_for(corpus, "Who must certify a batch before release?", passages, span_ratio=0)
+    answer = answer_for(
+        corpus, "Who must certify a batch before release?", passages, span_ratio=0, other_document_span_ratio=0
+    )
 
     assert [(c.doc_id, c.status, c.superseded_by, c.doc_type, c.jurisdiction) for c in answer.citations] == [
         ("old", "superseded", "new", "guideline", "EU"),
