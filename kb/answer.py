@@ -283,13 +283,15 @@ def _lead_spans(
         other_document = spans and passages[s.rank].chunk.doc_id != passages[spans[0].rank].chunk.doc_id
         if other_document and s.score < settings.other_document_span_ratio * pool[0].score:
             continue
-        spans.append(_grow(s, groups[s.rank], passages[s.rank].chunk, settings.span_chars))
+        spans.append(_grow(s, groups[s.rank], passages[s.rank].chunk, settings.span_chars, settings.span_back_chars))
     return spans
 
 
-def _grow(s: _Sentence, group: list[_Sentence], chunk: Chunk, max_chars: int) -> _Sentence:
-    """The sentence extended over what follows it in the same section: whole sentences up to `max_chars`,
-    or, after a lead-in, its list items up to twice that; a leading paragraph number is left out."""
+def _grow(s: _Sentence, group: list[_Sentence], chunk: Chunk, max_chars: int, back_chars: int) -> _Sentence:
+    """The sentence extended over what follows it in the same section (whole sentences up to `max_chars`,
+    or, after a lead-in, its list items up to twice that) and over the sentences before it in the section
+    up to `back_chars` (the lead-in or premise a best sentence often continues: on the dev questions
+    answer nugget recall 0.415 -> 0.509 at 400 characters); a leading paragraph number is left out."""
     section = chunk.section_at(s.start)
     end = s.end
     listing = False
@@ -302,6 +304,12 @@ def _grow(s: _Sentence, group: list[_Sentence], chunk: Chunk, max_chars: int) ->
             break
         end = unit.end
     start = s.start
+    for unit in reversed(group[: s.index]):
+        if unit.heading or unit.fragment or chunk.section_at(unit.start) != section:
+            break
+        if len(normalise_ws(chunk.text[unit.start : s.start])) > back_chars:
+            break
+        start = unit.start
     number = _PARAGRAPH_NUMBER.match(chunk.text, start, end)
     if number and number.end() < end:
         start = number.end()

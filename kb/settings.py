@@ -113,6 +113,9 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     lead_spans: int = Field(3, ge=1, le=10, description="Most verbatim spans (one per passage) in the answer's lead.")
     span_chars: int = Field(1000, ge=40, description="Longest lead span, list items excepted (twice as long).")
+    span_back_chars: int = Field(
+        400, ge=0, description="How far a lead span reaches back over the sentences before its best one."
+    )
     span_ratio: float = Field(
         0.7, ge=0, le=1, description="A further span leads only when its best sentence scores this share of the best."
     )

@@ -76,7 +76,7 @@ def answer_for(corpus: Corpus, question: str, passages: list[Passage], **setting
         question,
         passages,
         page_text=corpus.page_text,
-        settings=AnswerSettings(**settings),
+        settings=AnswerSettings(**{"span_back_chars": 0, **settings}),  # spans grow forward unless a test asks
         corpus_snapshot="snap-1",
         evidence_ok=True,
     )

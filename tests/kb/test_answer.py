@@ -88,6 +88,28 @@ def test_spans_of_different_passages_are_separate_paragraphs_best_first(corpus: 
     assert same_document_only.answer == f"{CERTIFY_SPAN} [1]"
 
 
+def test_a_span_reaches_back_over_the_sentences_before_its_best_one_in_its_section() -> None:
+    corpus = Corpus()
+    text = (
+        "5.3 Media fills\n"
+        "Aseptic processes are verified by process simulation. The simulation uses a growth medium in place "
+        "of the product. Media fills must be repeated twice a year for each aseptic filling line."
+    )
+    corpus.add(make_record("a1"), text)
+    passages = [corpus.passage("a1", "5.3 Media", "filling line.")]
+    question = "How often must media fills be repeated for each filling line?"
+
+    forward = answer_for(corpus, question, passages)
+    assert forward.answer == "Media fills must be repeated twice a year for each aseptic filling line. [1]"
+    back = answer_for(corpus, question, passages, span_back_chars=400)
+    assert back.answer == (
+        "Aseptic processes are verified by process simulation. The simulation uses a growth medium in place of "
+        "the product. Media fills must be repeated twice a year for each aseptic filling line. [1]"
+    )  # the heading before the section's first sentence stays out
+    short = answer_for(corpus, question, passages, span_back_chars=60)
+    assert short.answer.startswith("The simulation uses a growth medium")
+
+
 def test_the_best_span_leads_whatever_its_passage_rank() -> None:
     corpus = Corpus()
     corpus.add(make_record("a"), "Equipment must be cleaned according to written procedures.")
