@@ -138,8 +138,9 @@ def unstated_values(question: str | ReadQuestion, passages: Sequence[Passage]) -
     A near miss often turns on a number the guidance does not give (an RPN threshold, a number of cell
     bank vials, a review frequency): the passages about the subject are relevant, but none can confirm or
     correct the value, so the honest answer is that the corpus does not settle it. A passage that states
-    one of the values ("annually" for "quarterly, or is once a year enough?"), or another value in the
-    unit asked about ("0.36-0.54 m/s" for "is 0.45 m/s required?"), answers the question.
+    one of the values ("annually" for "quarterly, or is once a year enough?"), or speaks of the unit asked
+    about ("0.36-0.54 m/s" for "is 0.45 m/s required?", "the number of batches" for "are 3 batches
+    enough?"), answers the question.
     """
     reading = question if isinstance(question, ReadQuestion) else read_question(question)
     proposed = proposed_values(without_own_product(reading.ask))

@@ -346,14 +346,15 @@ def stated_numbers(text: str) -> set[str]:
 
 
 def states_unit(text: str, unit: str) -> bool:
-    """True when `text` gives some value in `unit` ("15 days", "annually"): a passage that does answers a
-    question proposing another value, by correcting it."""
+    """True when `text` speaks of quantities in `unit`: a value in it ("15 days", "annually", "25 °C") or
+    the unit itself ("the number of batches"). Such a passage answers a question proposing another value,
+    by correcting it or by saying what decides it; only the corpus's silence on the unit leaves a proposed
+    value unsettled."""
     if unit == "frequency":
         return bool(_STATED_FREQUENCY.search(text))
     if unit in ("c", "\u00b0c"):
         return bool(re.search(r"\d\s*[\u00b0\u00ba]\s*C\b|\d\s*C\b", text))
-    number = rf"(?:\d|\b(?:{'|'.join(_NUMBER_WORDS)}))"
-    return bool(unit) and bool(re.search(rf"{number}\s*{re.escape(unit)}(?:e?s)?(?![a-z])", text, re.IGNORECASE))
+    return bool(unit) and bool(re.search(rf"(?<![\w/]){re.escape(unit)}(?:e?s)?(?![a-z])", text, re.IGNORECASE))
 
 
 def _unit_after(text: str, end: int) -> str:

@@ -95,4 +95,5 @@ def test_stated_numbers_and_units_read_passage_text_in_its_forms() -> None:
     text = "Samples from three batches, 10 000 units, 1,5 mg, an annual review at 25 °C, kept for 5 years."
     assert {"3", "10000", "10", "000", "1.5", "annually", "25", "5"} <= stated_numbers(text)
     assert states_unit(text, "year") and states_unit(text, "c") and states_unit(text, "frequency")
+    assert states_unit("The number of batches should be justified.", "batch")
     assert not states_unit(text, "day") and not states_unit("grown to 25 cells", "c") and not states_unit(text, "")
