@@ -123,7 +123,7 @@ class AnswerSettings(BaseModel):
         0.85,
         ge=0,
         le=1,
-        description="A further span from another document than the first span's needs this share of the best.",
+        description="The same share for a span from another document than the first span's and first passage's.",
     )
     min_dense_similarity: float = Field(
         0.40,
