@@ -91,6 +91,9 @@ def names_document(question: str, record: DocumentRecord, records: Mapping[str, 
     Annex II", an alias of the Q12 annexes, does not name Q12 itself)."""
     if any(_alias_pattern(alias).search(question) for alias in record.aliases):
         return True
+    code = _code(record)
+    if code is None or not re.search(_mention_pattern(code[0]), question, flags=re.IGNORECASE):
+        return False  # no code of its own in the question: nothing for the stripping below to keep
     others = [alias for r in records.values() if r.id != record.id for alias in r.aliases]
     for alias in sorted(others, key=len, reverse=True):
         question = _alias_pattern(alias).sub(" ", question)
