@@ -51,6 +51,9 @@ _ENDS_SENTENCE = re.compile(r"[.?!:;]['\"’”)\]]*$")
 _PARAGRAPH_NUMBER = re.compile(r"\s*(?:\d+(?:\.\d+)*\.?|\([a-z0-9]{1,4}\)|[a-z]\)|[ivx]{1,5}\.)\s+(?=[A-Z(])")
 # A footnote opening a line inside a sentence: "... that information), and\n6 See “Bioresearch ...".
 _FOOTNOTE = re.compile(r"(?<=[^.:;?!\s])[ \t]*\n[ \t]*\d{1,2}[ \t]+(?=[A-Z“\"])")
+# A footnote of its own: a sentence opening a line with its note number ("29 See section 704(a)(5)(D) of the
+# FD&C Act."), printed below the body text of the page.
+_FOOTNOTE_LINE = re.compile(r"(?:^|(?<=\n))[ \t]*\d{1,2}[ \t]+(?=[A-Z\u201c\"])")
 _CONTEXT_WEIGHT = 0.3  # a context term ("NK-cell" in "We make an NK-cell product; ...") counts for less
 _SHAPE_BONUS = 0.15
 # The sentence shape each question type asks for (kb.question): a number for "how many", a lead-in or
@@ -213,6 +216,8 @@ def _sentences(rank: int, chunk: Chunk) -> list[_Sentence]:
             unit.kind == "sentence"
             and ((index == 0 and text[0].islower()) or (index == len(units) - 1 and not _ENDS_SENTENCE.search(text)))
         )
+        # A footnote is no lead and ends a span: it is read apart from the body text it follows.
+        fragment = fragment or (unit.kind == "sentence" and bool(_FOOTNOTE_LINE.match(chunk.text, unit.start)))
         heading = unit.kind == "heading"
         if looks_tabular(chunk.text[unit.start : unit.end]):
             continue  # flattened table cells never become a quote (see kb.quotes.looks_tabular)

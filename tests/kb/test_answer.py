@@ -110,6 +110,24 @@ def test_a_span_reaches_back_over_the_sentences_before_its_best_one_in_its_secti
     assert short.answer.startswith("The simulation uses a growth medium")
 
 
+def test_a_footnote_below_the_body_text_never_leads_and_ends_a_span() -> None:
+    corpus = Corpus()
+    text = (
+        "FDA encourages establishments to provide written responses within fifteen business days. Responses "
+        "submitted during that timeframe will be considered before further Agency action.\n"
+        "29 See section 704(a)(5)(D) of the FD&C Act.\n"
+        "30 For additional detail on written responses, see Chapter 5 of the manual."
+    )
+    corpus.add(make_record("bimo"), text)
+    passages = [corpus.passage("bimo", "FDA encourages", "the manual.")]
+
+    answer = answer_for(corpus, "Within how many business days should written responses be provided?", passages)
+    assert answer.answer == (
+        "FDA encourages establishments to provide written responses within fifteen business days. Responses "
+        "submitted during that timeframe will be considered before further Agency action. [1]"
+    )
+
+
 def test_the_best_span_leads_whatever_its_passage_rank() -> None:
     corpus = Corpus()
     corpus.add(make_record("a"), "Equipment must be cleaned according to written procedures.")
