@@ -135,9 +135,10 @@ def test_a_slack_channel_without_the_scope_gets_public_answers_only(small_kb, tm
         with TestClient(create_app(settings, kb=small_kb)) as client:
             _post_event(client, _event(QUESTION, ts="1.1", event_id="E1"))  # channel C1: not mapped
             _post_event(client, _event(QUESTION, ts="1.2", event_id="E2").replace('"C1"', '"CINT"'))
-            public, internal = fake.wait_for("chat.postMessage", 2)
+            replies = {m["channel"]: m for m in fake.wait_for("chat.postMessage", 2)}  # in either order
     finally:
         server.shutdown()
+    public, internal = replies["C1"], replies["CINT"]
     assert _leaks(json.dumps(public), INTERNAL, CONFIDENTIAL) == []
     assert "Quasar-7" in json.dumps(internal) and "INTERNAL LESSON: not regulatory guidance" in json.dumps(internal)
 
