@@ -13,7 +13,7 @@ with a number, a scope statement.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -155,69 +155,27 @@ _FREQUENCIES: dict[str, str] = {
 # "annual" in a passage states a frequency; in a question it mostly names a thing ("Q7's annual quality
 # review", "the annual report"), so it is read in passages only.
 _STATED_FREQUENCIES = {**_FREQUENCIES, "annual": "annually"}
-_FREQUENCY = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _FREQUENCIES), key=len, reverse=True)) + r")\b", re.I)
-_STATED_FREQUENCY = re.compile(
-    r"\b(?:" + "|".join(sorted(map(re.escape, _STATED_FREQUENCIES), key=len, reverse=True)) + r")\b", re.I
-)
+
+
+def _any_of(words: Iterable[str]) -> re.Pattern[str]:
+    """One of `words` as whole words, the longest first ("twice a year" before "year")."""
+    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b", re.I)
+
+
+_FREQUENCY = _any_of(_FREQUENCIES)
+_STATED_FREQUENCY = _any_of(_STATED_FREQUENCIES)
 _NUMBER_WORDS = {
     "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
     "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20", "thirty": "30",
 }  # fmt: skip
 _UNIT = re.compile(r"[ \t]*([\u00b0\u00ba]?[ \t]*[A-Za-z%\u00b5][\w%]*(?:/[\w]+)?|%)")
-_NOT_UNITS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "or",
-        "to",
-        "vs",
-        "the",
-        "of",
-        "is",
-        "are",
-        "be",
-        "was",
-        "per",
-        "in",
-        "for",
-        "at",
-        "on",
-        "then",
-        "than",
-        "with",
-        "without",
-        "before",
-        "after",
-        "from",
-        "by",
-        "as",
-        "e",
-        "i",
-        "if",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "still",
-        "enough",
-        "minimum",
-        "maximum",
-        "mandatory",
-        "required",
-        "acceptable",
-        "ok",
-        "okay",
-        "needed",
-        "allowed",
-        "sufficient",
-        "correct",
-        "right",
-    ]
-)
-_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_NOT_UNITS = frozenset((
+    "a", "an", "and", "or", "to", "vs", "the", "of", "is", "are", "be", "was", "per", "in", "for", "at", "on",
+    "then", "than", "with", "without", "before", "after", "from", "by", "as", "e", "i", "if", "it", "its",
+    "this", "that", "these", "those", "still", "enough", "minimum", "maximum", "mandatory", "required",
+    "acceptable", "ok", "okay", "needed", "allowed", "sufficient", "correct", "right",
+))  # fmt: skip
+_NUMBER_WORD = _any_of(_NUMBER_WORDS)
 
 _DEFINED = re.compile(r"\bmeant by\b|\bdefin(?:e|ed|ition)\b|\bstand for\b", re.IGNORECASE)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from kb.filters import Filters, chunk_metadata
+from kb.glossary import Glossary, GlossaryTerm
 from kb.keyword_index import build_keyword_index
 from kb.models import Chunk, DocumentRecord, Passage
 from kb.retrieve import retrieve
@@ -70,8 +72,10 @@ def _passages(
     k: int = 5,
     penalty: float = 0.9,
     records: dict[str, DocumentRecord] = RECORDS,
+    embedder: FakeEmbedder | None = None,
+    glossary: Glossary | None = None,
 ) -> list[Passage]:
-    embedder, store = FakeEmbedder(), MemoryStore()
+    embedder, store = embedder or FakeEmbedder(), MemoryStore()
     ids = list(CHUNKS)
     store.add(
         ids,
@@ -88,6 +92,7 @@ def _passages(
         chunks=CHUNKS,
         records=records,
         settings=RetrievalSettings(superseded_penalty=penalty),
+        glossary=glossary,
     )
     assert all(p.dense_similarity is not None for p in passages)
     return passages
@@ -188,40 +193,21 @@ class _RecordingEmbedder(FakeEmbedder):
         super().__init__()
         self.queries: list[str] = []
 
-    def embed_query(self, text: str) -> list[float]:
+    def embed_query(self, text: str) -> np.ndarray:
         self.queries.append(text)
         return super().embed_query(text)
 
 
 def test_the_askers_own_atmp_product_is_not_searched_for_a_subject_asked_about_is():
-    from kb.glossary import Glossary, GlossaryTerm
-
     glossary = Glossary(
         (
             GlossaryTerm("CAR-T", ("CAR T",), covered_by=("fda-car-t",)),
             GlossaryTerm("PPQ", ("process performance qualification",)),
         )
     )
-    embedder, store = _RecordingEmbedder(), MemoryStore()
-    ids = list(CHUNKS)
-    store.add(
-        ids,
-        embedder.embed_documents([CHUNKS[c].text for c in ids]),
-        [chunk_metadata(RECORDS[CHUNKS[c].doc_id], CHUNKS[c]) for c in ids],
-    )
+    embedder = _RecordingEmbedder()
     for question in ("Who reviews batch records of our CAR-T PPQ lots?", "Does CAR-T need PPQ?"):
-        retrieve(
-            question,
-            Filters(),
-            k=3,
-            embedder=embedder,
-            store=store,
-            keyword_index=build_keyword_index(ids, [CHUNKS[c].text for c in ids]),
-            chunks=CHUNKS,
-            records=RECORDS,
-            settings=RetrievalSettings(),
-            glossary=glossary,
-        )
+        _passages(question, k=3, embedder=embedder, glossary=glossary)
     assert embedder.queries == [
         "Who reviews batch records of our PPQ lots? (process performance qualification)",
         "Does CAR-T need PPQ? (process performance qualification)",
