@@ -19,8 +19,8 @@ from kb.question import (
     ReadQuestion,
     proposed_values,
     read_question,
-    stated_numbers,
     states_unit,
+    states_value,
     without_own_product,
 )
 from kb.settings import AnswerSettings
@@ -133,7 +133,8 @@ def assess_confidence(
 
 def unstated_values(question: str | ReadQuestion, passages: Sequence[Passage]) -> tuple[str, ...]:
     """The values the ask proposes ("is it 10 CFU/100 mL?", "RPN > 100", "quarterly or once a year?") when
-    the passages neither state one of them nor give another value in the same unit; () otherwise.
+    the passages neither state one of them in its unit (kb.question.states_value: "10 CFU/10 mL" or "10 years"
+    do not state 10 CFU/100 mL) nor give another value in the same unit; () otherwise.
 
     A near miss often turns on a number the guidance does not give (an RPN threshold, a number of cell
     bank vials, a review frequency): the passages about the subject are relevant, but none can confirm or
@@ -147,7 +148,6 @@ def unstated_values(question: str | ReadQuestion, passages: Sequence[Passage]) -
     if not proposed:
         return ()
     texts = [p.chunk.text for p in passages]
-    stated = set().union(*map(stated_numbers, texts))
-    if any(v.value in stated or any(states_unit(t, v.unit) for t in texts) for v in proposed):
+    if any(states_value(t, v) or states_unit(t, v.unit) for v in proposed for t in texts):
         return ()
     return tuple(f"{v.value} {v.unit}".strip() if v.unit != "frequency" else v.value for v in proposed)

@@ -28,6 +28,7 @@ __all__ = [
     "ProposedValue",
     "proposed_values",
     "stated_numbers",
+    "states_value",
     "states_unit",
 ]
 
@@ -301,6 +302,24 @@ def stated_numbers(text: str) -> set[str]:
     numbers = {_normalise_number(m.group(1)) for source in (text, joined) for m in _NUMBER_TOKEN.finditer(source)}
     numbers |= {_NUMBER_WORDS[w.group().lower()] for w in _NUMBER_WORD.finditer(text)}
     return numbers | {_STATED_FREQUENCIES[f.group().lower()] for f in _STATED_FREQUENCY.finditer(text)}
+
+
+def states_value(text: str, value: ProposedValue) -> bool:
+    """True when `text` states `value` in its unit ("10 CFU/100 mL" for 10 CFU/100, not "10 CFU/10 mL"; "three batches" for
+    3 batch, "5 copies per cell" for 5 copies/cell); a value without a unit, or a frequency, only needs the number or frequency. A bare "10"
+    elsewhere in the passage (10 years, section 10) does not state 10 CFU/100 mL."""
+    if not value.unit or value.unit == "frequency":
+        return value.value in stated_numbers(text)
+    words = [w for w, n in _NUMBER_WORDS.items() if n == value.value]
+    number = "|".join([re.escape(value.value).replace(r"\.", "[.,]"), *words])
+    if value.unit in ("c", "\u00b0c"):
+        unit = r"[\u00b0\u00ba]?\s*C\b"
+    else:
+        head, _, per = value.unit.partition("/")
+        unit = rf"{re.escape(head)}(?:e?s)?(?![a-z])"  # "5 copies per cell" states 5 copies/cell
+        if per.isdigit():  # but "10 CFU/10 mL" does not state 10 CFU/100 mL
+            unit += rf"\s*(?:/|per)\s*{per}(?!\d)"
+    return bool(re.search(rf"(?<![\w.,])(?:{number})(?:[.,]0+)?\s*{unit}", text, re.IGNORECASE))
 
 
 def states_unit(text: str, unit: str) -> bool:

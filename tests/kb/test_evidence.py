@@ -134,6 +134,8 @@ def test_a_proposed_value_no_passage_states_or_corrects_is_unsettled(corpus: Cor
     assert unstated_values("Must the register be kept for 5 years?", passages) == ()
     assert unstated_values("Must the register be kept for 30 years?", passages) == ()
     assert unstated_values("Must the register be kept for five or ten years?", passages) == ()
+    # A number stated in another unit does not state the value ("five years" is no 5 CFU/100 mL).
+    assert unstated_values("Must the register room stay under 5 CFU/100 mL?", passages) == ("5 cfu/100",)
     # Only the ask proposes values: the asker's situation and own product do not.
     assert unstated_values("We release 200 batches a year. Who certifies each batch?", passages) == ()
     assert unstated_values("Which register applies to our 200-litre bioreactor?", passages) == ()

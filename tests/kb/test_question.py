@@ -1,6 +1,14 @@
 import pytest
 
-from kb.question import proposed_values, read_question, stated_numbers, states_unit, without_own_product
+from kb.question import (
+    ProposedValue,
+    proposed_values,
+    read_question,
+    stated_numbers,
+    states_unit,
+    states_value,
+    without_own_product,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -97,3 +105,20 @@ def test_stated_numbers_and_units_read_passage_text_in_its_forms() -> None:
     assert states_unit(text, "year") and states_unit(text, "c") and states_unit(text, "frequency")
     assert states_unit("The number of batches should be justified.", "batch")
     assert not states_unit(text, "day") and not states_unit("grown to 25 cells", "c") and not states_unit(text, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit", "stated"),
+    [
+        ("a limit of 10 CFU/100 ml before filtration", "10", "cfu/100", True),
+        ("Bioburden \u2264 10 CFU/10 mL", "10", "cfu/100", False),  # another volume
+        ("retained for 10 years", "10", "cfu/100", False),  # the number in another unit
+        ("samples from three batches", "3", "batch", True),
+        ("stored at 25 \u00b0C", "25", "\u00b0c", True),
+        ("no more than 5 copies per cell", "5", "copies/cell", True),
+        ("see section 10", "10", "", True),  # a bare number needs only the number
+        ("reviewed annually", "annually", "frequency", True),
+    ],
+)
+def test_a_value_is_stated_in_its_unit(text: str, value: str, unit: str, stated: bool) -> None:
+    assert states_value(text, ProposedValue(value, unit)) is stated
