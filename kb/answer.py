@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from kb.coverage import CoverageGap
+from kb.evidence import ASKED_PERIOD
 from kb.models import Answer, Chunk, Citation, Confidence, ParsedDocument, Passage
 from kb.question import ReadQuestion, read_question
 from kb.quotes import looks_tabular, normalise_ws, split_units, table_regions, verify_quote
@@ -181,6 +182,8 @@ def no_evidence_answer(
 
 
 def _unstated_statement(values: Sequence[str]) -> str:
+    if tuple(values) == (ASKED_PERIOD,):
+        return "The question asks for a period of time and no indexed passage states one, so the corpus cannot give it."
     named = ", ".join(values)
     said = "the value" if len(values) == 1 else "any of the values"
     them = "it" if len(values) == 1 else "them"

@@ -17,8 +17,10 @@ from kb.glossary import Glossary
 from kb.models import Confidence, Passage
 from kb.question import (
     ReadQuestion,
+    asks_period,
     proposed_values,
     read_question,
+    states_period,
     states_unit,
     states_value,
     without_own_product,
@@ -26,9 +28,12 @@ from kb.question import (
 from kb.settings import AnswerSettings
 from kb.text import content_terms
 
-__all__ = ["Wanted", "wanted_terms", "term_coverage", "assess_confidence", "unstated_values"]
+__all__ = ["Wanted", "wanted_terms", "term_coverage", "assess_confidence", "unstated_values", "ASKED_PERIOD"]
 
 _EVIDENCE_PASSAGES = 3
+# What `unstated_values` gives for an ask for a period of time ("how long", "how many days") that no
+# passage answers with one.
+ASKED_PERIOD = "a period of time"
 _SIMILARITY_SHARE = 0.7  # of the relevance; the rest is term coverage
 # Words that shape an ask without naming its subject ("how many ... do we need", "what is expected").
 _ASK_WORDS = re.compile(
@@ -142,12 +147,17 @@ def unstated_values(question: str | ReadQuestion, passages: Sequence[Passage]) -
     one of the values ("annually" for "quarterly, or is once a year enough?"), or speaks of the unit asked
     about ("0.36-0.54 m/s" for "is 0.45 m/s required?", "the number of batches" for "are 3 batches
     enough?"), answers the question.
+
+    An ask for a period ("how long until the recommendation?", "how many days does the agency have?")
+    that no passage answers with one ("15 working days", "1 year after expiry") gives `ASKED_PERIOD`: the
+    passages describe the procedure but not its clock.
     """
     reading = question if isinstance(question, ReadQuestion) else read_question(question)
-    proposed = proposed_values(without_own_product(reading.ask))
-    if not proposed:
-        return ()
+    ask = without_own_product(reading.ask)
+    proposed = proposed_values(ask)
     texts = [p.chunk.text for p in passages]
+    if not proposed:
+        return (ASKED_PERIOD,) if asks_period(ask) and not any(map(states_period, texts)) else ()
     if any(states_value(t, v) or states_unit(t, v.unit) for v in proposed for t in texts):
         return ()
     return tuple(f"{v.value} {v.unit}".strip() if v.unit != "frequency" else v.value for v in proposed)

@@ -30,6 +30,8 @@ __all__ = [
     "stated_numbers",
     "states_value",
     "states_unit",
+    "asks_period",
+    "states_period",
 ]
 
 QuestionType = Literal["contents", "timing", "scope", "quantity", "definition", "comparison", "either_or", "general"]
@@ -305,9 +307,10 @@ def stated_numbers(text: str) -> set[str]:
 
 
 def states_value(text: str, value: ProposedValue) -> bool:
-    """True when `text` states `value` in its unit ("10 CFU/100 mL" for 10 CFU/100, not "10 CFU/10 mL"; "three batches" for
-    3 batch, "5 copies per cell" for 5 copies/cell); a value without a unit, or a frequency, only needs the number or frequency. A bare "10"
-    elsewhere in the passage (10 years, section 10) does not state 10 CFU/100 mL."""
+    """True when `text` states `value` in its unit ("10 CFU/100 mL" for 10 CFU/100, not "10 CFU/10 mL";
+    "three batches" for 3 batch, "5 copies per cell" for 5 copies/cell); a value without a unit, or a
+    frequency, only needs the number or frequency. A bare "10" elsewhere in the passage (10 years,
+    section 10) does not state 10 CFU/100 mL."""
     if not value.unit or value.unit == "frequency":
         return value.value in stated_numbers(text)
     words = [w for w, n in _NUMBER_WORDS.items() if n == value.value]
@@ -332,6 +335,36 @@ def states_unit(text: str, unit: str) -> bool:
     if unit in ("c", "\u00b0c"):
         return bool(re.search(r"\d\s*[\u00b0\u00ba]\s*C\b|\d\s*C\b", text))
     return bool(unit) and bool(re.search(rf"(?<![\w/]){re.escape(unit)}(?:e?s)?(?![a-z])", text, re.IGNORECASE))
+
+
+# An ask for a period of time: "how long ...", "how many (extra, working) days ...", "within how many weeks".
+_TIME_UNITS = ("minute", "hour", "day", "week", "month", "year")
+_TIME_UNIT = "|".join(_TIME_UNITS)
+_PERIOD_ASK = re.compile(rf"\bhow (?:long|soon)\b|\bhow many (?:\w+ )?(?:{_TIME_UNIT})s?\b", re.IGNORECASE)
+_STATED_PERIOD = re.compile(
+    rf"\b(?:\d+(?:[.,]\d+)?|{'|'.join(_NUMBER_WORDS)})(?:\s*(?:-|to|\u2013)\s*\d+)?[\s-]*"
+    rf"(?:calendar |working |business )?(?:{_TIME_UNIT})s?\b",
+    re.IGNORECASE,
+)
+
+
+_FURTHER_ASK = re.compile(
+    rf"\b(?:and|or|but)\s+(?:\w+\s+)?(?:what|which|when|where|who|why|how|{_AUXILIARY})\b|\?.*\S.*\?", re.IGNORECASE
+)
+
+
+def asks_period(ask: str) -> bool:
+    """True when `ask` asks only for a period of time ("how long must records be kept?", "how many days
+    does the agency have?"); not when it asks something else too ("how long must the assays run, and at
+    which stages ...?": a passage may answer the rest). A question proposing a period ("is 30 days
+    enough?") is read by `proposed_values`."""
+    return bool(_PERIOD_ASK.search(ask)) and not _FURTHER_ASK.search(ask)
+
+
+def states_period(text: str) -> bool:
+    """True when `text` states a period of time ("at least 1 year after expiry", "within 15 working days",
+    "three months") or a frequency ("annually")."""
+    return bool(_STATED_PERIOD.search(text) or _STATED_FREQUENCY.search(text))
 
 
 def _unit_after(text: str, end: int) -> str:

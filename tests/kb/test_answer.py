@@ -5,6 +5,7 @@ import logging
 import pytest
 
 from kb.answer import build_answer
+from kb.evidence import ASKED_PERIOD
 from kb.models import ParsedDocument, Passage
 from kb.quotes import verify_quote
 from kb.settings import AnswerSettings
@@ -358,6 +359,24 @@ def test_a_proposed_value_no_passage_states_is_said_and_refused(corpus: Corpus) 
     assert answer.answer.startswith(
         "No indexed passage states the value this question proposes (200), so the corpus cannot confirm it. "
         "Closest documents: Title of annex16 (annex16)"
+    )
+
+
+def test_an_asked_period_no_passage_states_is_said_and_refused(corpus: Corpus) -> None:
+    answer = build_answer(
+        "How many days does the agency have to review the protocol?",
+        three_passages(corpus),
+        page_text=corpus.page_text,
+        settings=AnswerSettings(),
+        corpus_snapshot="snap-1",
+        evidence_ok=True,
+        unstated=(ASKED_PERIOD,),
+    )
+
+    assert answer.status == "no_evidence" and answer.unstated_values == (ASKED_PERIOD,)
+    assert answer.answer.startswith(
+        "The question asks for a period of time and no indexed passage states one, so the corpus cannot give it. "
+        "Closest documents:"
     )
 
 

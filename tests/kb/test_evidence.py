@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.evidence import assess_confidence, term_coverage, unstated_values, wanted_terms
+from kb.evidence import ASKED_PERIOD, assess_confidence, term_coverage, unstated_values, wanted_terms
 from kb.glossary import Glossary, GlossaryTerm
 from kb.models import Passage
 from kb.settings import AnswerSettings
@@ -136,6 +136,12 @@ def test_a_proposed_value_no_passage_states_or_corrects_is_unsettled(corpus: Cor
     assert unstated_values("Must the register be kept for five or ten years?", passages) == ()
     # A number stated in another unit does not state the value ("five years" is no 5 CFU/100 mL).
     assert unstated_values("Must the register room stay under 5 CFU/100 mL?", passages) == ("5 cfu/100",)
+    # An ask for a period alone needs a passage stating one; the register's "five years" is one.
+    assert unstated_values("How long must the register be kept?", passages) == ()
+    no_period = [p for p in passages if "years" not in p.chunk.text]
+    assert no_period and len(no_period) < len(passages)
+    assert unstated_values("How many days does the register review take?", no_period) == (ASKED_PERIOD,)
+    assert unstated_values("How many days does the review take, and who signs it?", no_period) == ()
     # Only the ask proposes values: the asker's situation and own product do not.
     assert unstated_values("We release 200 batches a year. Who certifies each batch?", passages) == ()
     assert unstated_values("Which register applies to our 200-litre bioreactor?", passages) == ()

@@ -2,9 +2,11 @@ import pytest
 
 from kb.question import (
     ProposedValue,
+    asks_period,
     proposed_values,
     read_question,
     stated_numbers,
+    states_period,
     states_unit,
     states_value,
     without_own_product,
@@ -122,3 +124,26 @@ def test_stated_numbers_and_units_read_passage_text_in_its_forms() -> None:
 )
 def test_a_value_is_stated_in_its_unit(text: str, value: str, unit: str, stated: bool) -> None:
     assert states_value(text, ProposedValue(value, unit)) is stated
+
+
+@pytest.mark.parametrize(
+    ("ask", "asks"),
+    [
+        ("How long must batch records be kept?", True),
+        ("PACMP step 2 - how many days does the agency have to review it?", True),
+        ("How many extra days does the assessment allow?", True),
+        ("How soon must a serious adverse event be reported?", True),
+        ("How many PPQ batches do we need?", False),  # a count, not a period
+        ("Is 30 days enough?", False),  # proposes a period: proposed_values reads it
+        ("What goes in the request and how long until the recommendation?", False),  # asks more
+        ("How long must the assays run, and at which stages is RCV tested?", False),
+    ],
+)
+def test_an_ask_for_a_period_alone(ask: str, asks: bool) -> None:
+    assert asks_period(ask) is asks
+
+
+def test_stated_periods() -> None:
+    stated = ["at least 1 year after expiry", "within 15 working days", "three months", "a 28-day assay", "annually"]
+    assert all(map(states_period, stated))
+    assert not any(map(states_period, ["Class 3 solvents", "on the day of release", "Stage 2", "each batch"]))
