@@ -166,7 +166,8 @@ class Answer:
     confidence: Confidence | None = None  # None when status == "no_evidence"
     not_addressed: tuple[str, ...] = ()  # subjects named that no indexed document addresses (kb.coverage)
     offline_documents: tuple[str, ...] = ()  # manifest ids of not-indexed documents that address them
-    unstated_values: tuple[str, ...] = ()  # values the question proposes (or "a period of time" it asks for) no passage states
+    # values the question proposes (or "a period of time" it asks for) that no retrieved passage states
+    unstated_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

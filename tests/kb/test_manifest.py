@@ -21,7 +21,15 @@ MANIFEST = REPO / "corpus" / "manifest.yaml"
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 STAGING_TSV = SHARED_CORPUS / "manifest.tsv"
 # ecfr.gov: the official electronic Code of Federal Regulations
-OFFICIAL_DOMAINS = ("ema.europa.eu", "health.ec.europa.eu", "eur-lex.europa.eu", "fda.gov", "nih.gov", "ecfr.gov", "ich.org")
+OFFICIAL_DOMAINS = (
+    "ema.europa.eu",
+    "health.ec.europa.eu",
+    "eur-lex.europa.eu",
+    "fda.gov",
+    "nih.gov",
+    "ecfr.gov",
+    "ich.org",
+)
 
 pytestmark = pytest.mark.unit
 
