@@ -337,10 +337,12 @@ def states_unit(text: str, unit: str) -> bool:
     return bool(unit) and bool(re.search(rf"(?<![\w/]){re.escape(unit)}(?:e?s)?(?![a-z])", text, re.IGNORECASE))
 
 
-# An ask for a period of time: "how long ...", "how many (extra, working) days ...", "within how many weeks".
+# An ask for a period of time: "how many (extra, working) days ...", "within how many weeks".
 _TIME_UNITS = ("minute", "hour", "day", "week", "month", "year")
 _TIME_UNIT = "|".join(_TIME_UNITS)
-_PERIOD_ASK = re.compile(rf"\bhow (?:long|soon)\b|\bhow many (?:\w+ )?(?:{_TIME_UNIT})s?\b", re.IGNORECASE)
+# "how long" stays out: the guidance often answers it without a number ("the incubation duration should be
+# justified", "as long as predicate rule requirements are met").
+_PERIOD_ASK = re.compile(rf"\bhow many (?:\w+ )?(?:{_TIME_UNIT})s?\b", re.IGNORECASE)
 _STATED_PERIOD = re.compile(
     rf"\b(?:\d+(?:[.,]\d+)?|{'|'.join(_NUMBER_WORDS)})(?:\s*(?:-|to|\u2013)\s*\d+)?[\s-]*"
     rf"(?:calendar |working |business )?(?:{_TIME_UNIT})s?\b",
@@ -354,10 +356,10 @@ _FURTHER_ASK = re.compile(
 
 
 def asks_period(ask: str) -> bool:
-    """True when `ask` asks only for a period of time ("how long must records be kept?", "how many days
-    does the agency have?"); not when it asks something else too ("how long must the assays run, and at
-    which stages ...?": a passage may answer the rest). A question proposing a period ("is 30 days
-    enough?") is read by `proposed_values`."""
+    """True when `ask` asks only for a number of days, weeks, months or years ("how many days does the
+    agency have?"); not when it asks something else too ("how many days must the assays run, and at which
+    stages ...?": a passage may answer the rest), nor "how long" (answered as often by a rule without a
+    number). A question proposing a period ("is 30 days enough?") is read by `proposed_values`."""
     return bool(_PERIOD_ASK.search(ask)) and not _FURTHER_ASK.search(ask)
 
 

@@ -137,7 +137,7 @@ def test_a_proposed_value_no_passage_states_or_corrects_is_unsettled(corpus: Cor
     # A number stated in another unit does not state the value ("five years" is no 5 CFU/100 mL).
     assert unstated_values("Must the register room stay under 5 CFU/100 mL?", passages) == ("5 cfu/100",)
     # An ask for a period alone needs a passage stating one; the register's "five years" is one.
-    assert unstated_values("How long must the register be kept?", passages) == ()
+    assert unstated_values("How many years must the register be kept?", passages) == ()
     no_period = [p for p in passages if "years" not in p.chunk.text]
     assert no_period and len(no_period) < len(passages)
     assert unstated_values("How many days does the register review take?", no_period) == (ASKED_PERIOD,)

@@ -129,14 +129,14 @@ def test_a_value_is_stated_in_its_unit(text: str, value: str, unit: str, stated:
 @pytest.mark.parametrize(
     ("ask", "asks"),
     [
-        ("How long must batch records be kept?", True),
         ("PACMP step 2 - how many days does the agency have to review it?", True),
         ("How many extra days does the assessment allow?", True),
-        ("How soon must a serious adverse event be reported?", True),
+        ("Within how many working days must it be filed?", True),
+        ("How long must media fill units be incubated?", False),  # "the duration should be justified"
         ("How many PPQ batches do we need?", False),  # a count, not a period
         ("Is 30 days enough?", False),  # proposes a period: proposed_values reads it
-        ("What goes in the request and how long until the recommendation?", False),  # asks more
-        ("How long must the assays run, and at which stages is RCV tested?", False),
+        ("What goes in the request and how many days until the recommendation?", False),  # asks more
+        ("How many days must the assays run, and at which stages is RCV tested?", False),
     ],
 )
 def test_an_ask_for_a_period_alone(ask: str, asks: bool) -> None:
