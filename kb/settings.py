@@ -123,7 +123,8 @@ class AnswerSettings(BaseModel):
         0.85,
         ge=0,
         le=1,
-        description="The same share for a span from another document than the first span's and first passage's.",
+        description="The same share for a span far from the lead: from another document than the first span's and "
+        "first passage's, or more than a page away from both in the same document.",
     )
     min_dense_similarity: float = Field(
         0.40,

@@ -89,6 +89,28 @@ def test_spans_of_different_passages_are_separate_paragraphs_best_first(corpus: 
     assert same_document_only.answer == f"{CERTIFY_SPAN} [1]"
 
 
+def test_a_span_far_from_the_lead_in_the_same_document_needs_the_higher_share() -> None:
+    corpus = Corpus()
+    pages = [
+        "The Qualified Person must certify each batch before release.",
+        "Certification of each batch is recorded by the Qualified Person.",
+        "Background text.",
+        "A batch may be certified by the Qualified Person after review.",
+    ]
+    corpus.add(make_record("annex16"), *pages)
+    passages = [
+        corpus.passage("annex16", "The Qualified", "before release.", score=0.9),
+        corpus.passage("annex16", "Certification of", "Person.", score=0.8, n=1),
+        corpus.passage("annex16", "A batch may", "after review.", score=0.7, n=2),
+    ]
+    question = "Must the Qualified Person certify each batch?"
+
+    near_only = answer_for(corpus, question, passages, span_ratio=0.1, other_document_span_ratio=1.0)
+    assert [c.pages for c in near_only.citations] == [(1,), (2,)]  # page 4 is more than a page from page 1
+    everything = answer_for(corpus, question, passages, span_ratio=0.1, other_document_span_ratio=0.1)
+    assert [c.pages for c in everything.citations] == [(1,), (2,), (4,)]
+
+
 def test_a_span_reaches_back_over_the_sentences_before_its_best_one_in_its_section() -> None:
     corpus = Corpus()
     text = (
