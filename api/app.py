@@ -21,23 +21,15 @@ from fastapi.staticfiles import StaticFiles
 
 from api import routes_answers, routes_corpus, routes_ops
 from api.observability import BodyLimit, Metrics, install_observability, log
-from kb.api_keys import KeyStore
-from kb.conversations import ConversationStore
 from kb.errors import NotFoundError
-from kb.feedback import FeedbackStore
-from kb.knowledge_base import KnowledgeBase, LiveKnowledgeBase
+from kb.knowledge_base import KnowledgeBase, open_knowledge_base
+from kb.live import LiveKnowledgeBase
 from kb.settings import Settings, load_settings
+from kb.stores import open_stores
 
 __all__ = ["create_app"]
 
 WEB = Path(__file__).resolve().parent / "web"
-
-
-def _open(settings: Settings) -> KnowledgeBase:
-    from ingest.catalog import load_checkpoints
-    from kb.knowledge_base import open_knowledge_base
-
-    return open_knowledge_base(settings, checkpoint_map=load_checkpoints(settings))
 
 
 def _slack_handler(app: FastAPI, settings: Settings) -> Any:
@@ -59,13 +51,10 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The model and indexes load once per worker, here; a new generation published by an ingest is
-        # picked up in the background while requests go on (kb.knowledge_base.LiveKnowledgeBase).
-        app.state.live = LiveKnowledgeBase(kb or _open(settings))
-        app.state.conversations = ConversationStore(
-            settings.data_dir / "conversations.sqlite", max_turns=settings.api.conversation_turns
-        )
-        app.state.feedback = FeedbackStore(settings.data_dir / "feedback.sqlite")
-        app.state.keys = KeyStore(settings.data_dir / "api_keys.sqlite")
+        # picked up in the background while requests go on (kb.live.LiveKnowledgeBase).
+        app.state.live = LiveKnowledgeBase(kb or open_knowledge_base(settings))
+        stores = open_stores(settings)
+        app.state.conversations, app.state.feedback, app.state.keys = stores.conversations, stores.feedback, stores.keys
         app.state.slack = _slack_handler(app, settings)
         yield
 

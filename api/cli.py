@@ -131,10 +131,11 @@ def ingest(
 def docs(as_json: JsonOpt = False) -> None:
     """The corpus: status, pages, chunks, and whether each document is present and indexed."""
     from api.render import documents_json, print_documents
-    from ingest.catalog import list_documents
+    from kb.catalog import list_documents
 
     try:
-        rows = list_documents(Settings())
+        settings = Settings()
+        rows = list_documents(settings, _local(settings))
     except RegkbError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -159,7 +160,6 @@ def ask(
 ) -> None:
     """Answer a question with verbatim, checked citations (checkpoint questions: the checklist first)."""
     from api.render import answer_json, print_answer
-    from ingest.catalog import load_checkpoints
     from kb.knowledge_base import open_knowledge_base
 
     if (question is None) == (not jsonl):
@@ -167,7 +167,7 @@ def ask(
     filters = _filters(agency, jurisdiction, doc_type, status, doc_id)
     try:
         settings = Settings()
-        kb = open_knowledge_base(settings, checkpoint_map=load_checkpoints(settings))
+        kb = open_knowledge_base(settings)
         if jsonl:
             for line in sys.stdin:
                 if line.strip():
@@ -235,7 +235,7 @@ def checkpoints(
 ) -> None:
     """The checkpoint map: what evidence each development checkpoint expects, with references."""
     from api.render_checkpoints import checklist_csv, checklist_json, checklist_markdown, print_checklist
-    from ingest.catalog import load_checkpoints, stored_page_text
+    from kb.catalog import load_checkpoints, stored_page_text
     from kb.checkpoint_map import verify_quotes
     from kb.checkpoint_query import checklist_for_options
     from kb.errors import FilterError
@@ -306,13 +306,11 @@ def serve(
     import uvicorn
 
     from api.slack import slack_configured
-    from ingest.catalog import load_checkpoints
-    from kb.index_files import published_paths
+    from kb.catalog import check_servable
 
     settings = Settings()
     try:  # fail here with one line, not in every worker's start-up
-        published_paths(settings)
-        load_checkpoints(settings)
+        check_servable(settings)
         slack_on = slack_configured(settings.slack)
     except RegkbError as exc:
         raise _fail(exc) from exc
@@ -337,15 +335,13 @@ def serve(
 def slack() -> None:
     """The Slack bot in Socket Mode (no public HTTP endpoint needed); HTTP mode runs inside `regkb serve`."""
     from api.slack import build_slack_app, socket_mode_handler
-    from ingest.catalog import load_checkpoints
-    from kb.conversations import ConversationStore
-    from kb.feedback import FeedbackStore
     from kb.knowledge_base import open_knowledge_base
+    from kb.stores import open_conversations, open_feedback
 
     settings = Settings()
     try:
-        conversations = ConversationStore(settings.data_dir / "conversations.sqlite")
-        feedback_store = FeedbackStore(settings.data_dir / "feedback.sqlite")
+        conversations = open_conversations(settings)
+        feedback_store = open_feedback(settings)
         handler = socket_mode_handler(  # refuses to start without the tokens, before loading anything
             settings,
             lambda: build_slack_app(
@@ -356,7 +352,7 @@ def slack() -> None:
                 signing_secret_required=False,
             ),
         )
-        kb = open_knowledge_base(settings, checkpoint_map=load_checkpoints(settings))
+        kb = open_knowledge_base(settings)
     except RegkbError as exc:
         raise _fail(exc) from exc
     out.print("regkb: Slack bot connected in Socket Mode; Ctrl-C stops it", highlight=False)
@@ -371,13 +367,14 @@ def feedback(
 ) -> None:
     """Feedback given on answers (Slack buttons), with the question, answer, citations and corpus snapshot."""
     from api.render import feedback_csv, feedback_json, print_feedback
-    from kb.feedback import RATINGS, FeedbackStore
+    from kb.feedback import RATINGS
+    from kb.stores import open_feedback
 
     if rating is not None and rating not in RATINGS:
         raise typer.BadParameter(f"rating {rating!r}: use {', '.join(RATINGS)}")
     if output not in ("table", "json", "csv"):
         raise typer.BadParameter(f"format {output!r}: use table, json or csv")
-    rows = FeedbackStore(Settings().data_dir / "feedback.sqlite").rows(rating=rating, limit=limit)
+    rows = open_feedback(Settings()).rows(rating=rating, limit=limit)
     if output == "json":
         print(json.dumps(feedback_json(rows), indent=2, ensure_ascii=False))
     elif output == "csv":
@@ -392,10 +389,10 @@ def keys_create(
     scopes: Annotated[list[str], typer.Option("--scopes", help="public, internal or confidential; repeatable.")],
 ) -> None:
     """Create an API key; the secret is printed once and stored only as a hash."""
-    from kb.api_keys import KeyStore
+    from kb.stores import open_keys
 
     try:
-        key, token = KeyStore(Settings().data_dir / "api_keys.sqlite").create(name, scopes)
+        key, token = open_keys(Settings()).create(name, scopes)
     except RegkbError as exc:
         raise _fail(exc) from exc
     out.print(
@@ -411,10 +408,10 @@ def keys_list() -> None:
 
     from rich.table import Table
 
-    from kb.api_keys import KeyStore
+    from kb.stores import open_keys
 
     table = Table("id", "name", "scopes", "created", "state")
-    for key in KeyStore(Settings().data_dir / "api_keys.sqlite").list_keys():
+    for key in open_keys(Settings()).list_keys():
         created = dt.datetime.fromtimestamp(key.created, dt.UTC).strftime("%Y-%m-%d %H:%M")
         table.add_row(key.key_id, key.name, ", ".join(key.scopes), created, "revoked" if key.revoked else "active")
     out.print(table)
@@ -423,10 +420,10 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or name.")]) -> None:
     """Revoke a key (by id, or every active key of a name)."""
-    from kb.api_keys import KeyStore
+    from kb.stores import open_keys
 
     try:
-        count = KeyStore(Settings().data_dir / "api_keys.sqlite").revoke(key)
+        count = open_keys(Settings()).revoke(key)
     except RegkbError as exc:
         raise _fail(exc) from exc
     out.print(f"revoked {count} key(s)")
@@ -457,8 +454,8 @@ def lessons_new(
 @lessons_app.command("check")
 def lessons_check() -> None:
     """Validate every lesson: front matter, ids against the manifest and the checkpoint map, sections."""
-    from ingest.catalog import load_checkpoints
     from ingest.lessons import load_lessons
+    from kb.catalog import load_checkpoints
     from kb.manifest import load_manifest
 
     settings = Settings()

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from api.render_checkpoints import checklist_footnoted, print_checklist
-from ingest.catalog import DocumentStatus
+from kb.catalog import DocumentStatus
 from kb.models import Answer, Citation, Passage
 
 __all__ = [

@@ -23,7 +23,6 @@ from api.render_checkpoints import checklist_json
 from api.render_slack import answer_messages, checklist_blocks, help_blocks
 from kb.access import principal
 from kb.chat import chat_turn
-from kb.checkpoint_query import checklist_for_options
 from kb.conversations import ConversationStore
 from kb.errors import ConfigError, RegkbError
 from kb.feedback import RATINGS, FeedbackStore
@@ -161,7 +160,7 @@ def _checkpoint_blocks(kb: KnowledgeBase, rest: list[str]) -> list[dict[str, Any
     if kb.checkpoint_map is None:
         raise ConfigError("no checkpoint map is loaded (REGKB_CHECKPOINTS_DIR)")
     stages = rest[0].split() if rest else []
-    checklist = checklist_for_options(kb.checkpoint_map, page_text=kb.stored_page, stages=stages)
+    checklist = kb.checklist_for(stages=tuple(stages))
     return checklist_blocks(checklist_json(checklist))
 
 

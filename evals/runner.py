@@ -13,7 +13,6 @@ from pathlib import Path
 from evals.gold import GoldQuestion, load_gold
 from evals.metrics import QuestionScore, score_question
 from evals.systems import Evidence, System, SystemAnswer
-from ingest.catalog import load_checkpoints
 from ingest.pipeline import ingest_corpus
 from kb.glossary import Glossary
 from kb.knowledge_base import KnowledgeBase, open_knowledge_base
@@ -88,7 +87,7 @@ def run_eval(
     began = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else progress
     ingest_corpus(settings, progress=show)
-    kb = open_knowledge_base(settings, checkpoint_map=load_checkpoints(settings))
+    kb = open_knowledge_base(settings)
     systems = _systems(kb, settings, baselines, show, log)
     questions = list(questions if questions is not None else load_gold())
     for question in questions[:3]:  # warm-up, so latency reflects a running service

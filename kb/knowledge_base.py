@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
-import os
-import threading
 import time
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from kb.access import PUBLIC, SCOPES, Principal
 from kb.answer import build_answer
+from kb.catalog import DocumentStatus, PageView, document_rows, load_checkpoints
 from kb.checkpoint_map import CheckpointMap
-from kb.checkpoint_query import checklist_for_question
+from kb.checkpoint_query import checklist_for_options, checklist_for_question
 from kb.coverage import CoverageGap, coverage_gap, unaddressed_terms
 from kb.embedder import Embedder
 from kb.errors import FilterError, InvalidTextError, NotFoundError
 from kb.evidence import assess_confidence, unstated_values
 from kb.filters import Filters, validate_filters
 from kb.glossary import Glossary, load_glossary
-from kb.index_files import IndexPaths, IndexState, published_paths, read_chunks, read_pages, read_state
+from kb.index_files import IndexPaths, IndexState, published_paths, read_chunks, read_pages
 from kb.keyword_index import KeywordIndex, load_keyword_index
 from kb.manifest import load_manifest
 from kb.models import Answer, Checklist, Chunk, DocumentRecord, Passage
@@ -32,14 +29,11 @@ from kb.vector_store import VectorStore, open_chroma
 
 __all__ = [
     "KnowledgeBase",
-    "LiveKnowledgeBase",
     "open_knowledge_base",
     "checked_question",
     "checked_text",
     "CHECKLIST_ONLY_TEXT",
 ]
-
-log = logging.getLogger(__name__)
 
 # `status` speaks for the retrieved passages; when only the checkpoint map answers, the text says so.
 CHECKLIST_ONLY_TEXT = (
@@ -175,12 +169,44 @@ class KnowledgeBase:
         unaddressed = self.unaddressed_terms.get(scope, frozenset()) - self.absent_terms.get(scope, frozenset())
         return [t.term for t in self.glossary.mentioned(question) if t.term in unaddressed]
 
-    def page_for(self, principal: Principal, doc_id: str, page: int) -> str:
-        """A page for a caller: a document it may not see is reported exactly like one that does not exist."""
+    def documents(self, principal: Principal = PUBLIC) -> list[DocumentStatus]:
+        """The manifest's documents and the indexed lessons `principal` may see, as this index has them:
+        one listing for `regkb docs` and `/v1/documents`."""
+        return document_rows(self.catalogue, self.state, principal, settings=self.settings)
+
+    def page(self, principal: Principal, doc_id: str, page: int) -> PageView:
+        """A stored page for a caller, with its URL: a document it may not see is reported exactly like
+        one that does not exist."""
         record = self.records.get(doc_id)
         if record is None or not principal.can_see(record):
             raise NotFoundError(f"document {doc_id!r} is not indexed; `regkb docs` lists the indexed documents")
-        return self.page_text(doc_id, page)
+        text = self.page_text(doc_id, page)
+        return PageView(record=record, page=page, pages=self.state.documents[doc_id].pages, text=text)
+
+    def checklist_for(
+        self,
+        *,
+        jurisdiction: str = "both",
+        stages: tuple[str, ...] = (),
+        product_types: tuple[str, ...] = (),
+        roles: tuple[str, ...] = (),
+        items: tuple[str, ...] = (),
+        checkpoint_ids: tuple[str, ...] = (),
+    ) -> Checklist:
+        """The checkpoint map filtered by its own vocabulary (HTTP `/v1/checkpoints`, Slack `/regkb-checklist`),
+        with local quotes checked on this index's pages."""
+        if self.checkpoint_map is None:
+            raise NotFoundError("no checkpoint map is loaded (REGKB_CHECKPOINTS_DIR)")
+        return checklist_for_options(
+            self.checkpoint_map,
+            page_text=self.stored_page,
+            jurisdiction=jurisdiction,
+            stages=stages,
+            product_types=product_types,
+            roles=roles,
+            items=items,
+            checkpoint_ids=checkpoint_ids,
+        )
 
     def page_text(self, doc_id: str, page: int) -> str:
         if doc_id not in self.records:
@@ -191,85 +217,6 @@ class KnowledgeBase:
         if not 1 <= page <= len(pages):
             raise NotFoundError(f"document {doc_id!r} has pages 1-{len(pages)}; page {page} does not exist")
         return pages[page - 1]
-
-
-class LiveKnowledgeBase:
-    """The knowledge base of the published generation, for a long-running server.
-
-    `current()` looks at state.json at most every `check_seconds`; when an ingest has published a new
-    generation, a background thread opens it (the model and checkpoint map are reused) while requests
-    go on being answered from the loaded one, which stays on disk until the ingest after next; the new
-    one replaces it once complete. A failed reload keeps the loaded one and is reported by `status()`.
-    """
-
-    def __init__(
-        self,
-        kb: KnowledgeBase,
-        *,
-        opener: Callable[[KnowledgeBase], KnowledgeBase] | None = None,
-        check_seconds: float = 1.0,
-    ) -> None:
-        self._kb = kb
-        self._open = opener or _reopen
-        self._check_seconds = check_seconds
-        self._checked = time.monotonic()
-        self._seen = _stat(kb.paths.state)
-        self._lock = threading.Lock()
-        self._loading: threading.Thread | None = None
-        self.reload_error = ""
-
-    def current(self) -> KnowledgeBase:
-        now = time.monotonic()
-        if now - self._checked >= self._check_seconds:
-            self._checked = now
-            self._maybe_reload()
-        return self._kb
-
-    def wait_for_reload(self, timeout: float = 60.0) -> None:
-        """Tests and the CLI: block until a reload in progress has finished."""
-        loading = self._loading
-        if loading is not None:
-            loading.join(timeout)
-
-    def _maybe_reload(self) -> None:
-        seen = _stat(self._kb.paths.state)
-        if seen == self._seen:
-            return
-        with self._lock:
-            if self._loading is not None and self._loading.is_alive():
-                return
-            self._seen = seen
-            state = read_state(self._kb.paths)
-            if state is None or state.generation == self._kb.generation:
-                return
-            self._loading = threading.Thread(target=self._reload, name="regkb-reload", daemon=True)
-            self._loading.start()
-
-    def _reload(self) -> None:
-        began = time.perf_counter()
-        try:
-            fresh = self._open(self._kb)
-        except Exception as exc:  # keep serving the loaded generation; readiness reports the failure
-            self.reload_error = f"{type(exc).__name__}: {exc}"
-            self._seen = None  # try again at the next check
-            log.warning("reload of the published index failed, still serving %s: %s", self._kb.generation, exc)
-            return
-        old, self._kb, self.reload_error = self._kb.generation, fresh, ""
-        log.info("index reloaded: generation %s -> %s in %.1f s", old, fresh.generation, time.perf_counter() - began)
-
-
-def _stat(path: os.PathLike[str] | str) -> tuple[int, int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_ino, info.st_mtime_ns, info.st_size)
-
-
-def _reopen(kb: KnowledgeBase) -> KnowledgeBase:
-    return open_knowledge_base(
-        kb.settings, embedder=kb.embedder, checkpoint_map=kb.checkpoint_map, catalogue=kb.catalogue
-    )
 
 
 def checked_text(text: str, what: str = "the question") -> str:
@@ -304,15 +251,24 @@ def open_knowledge_base(
     embedder: Embedder | None = None,
     store: VectorStore | None = None,
     checkpoint_map: CheckpointMap | None = None,
+    checkpoints: bool = True,
     catalogue: dict[str, DocumentRecord] | None = None,
 ) -> KnowledgeBase:
-    """Load the index built by `regkb ingest`; refuses one built with other settings.
+    """The one place the knowledge base is built: the index published by `regkb ingest` (refused when
+    built with other settings), the manifest, the glossary and the checkpoint map.
 
-    `checkpoint_map` (ingest.catalog.load_checkpoints) lets `ask` answer checkpoint questions with
-    the map's checklist besides the retrieved passages. `catalogue` (default: the manifest at
+    The checkpoint map (settings.checkpoints_dir, cross-checked against the manifest) lets `ask` answer
+    checkpoint questions with its checklist besides the retrieved passages; `checkpoint_map` passes a
+    loaded one, `checkpoints=False` opens without a map. `catalogue` (default: the manifest at
     settings.manifest_path) names the documents that are not indexed, for what the corpus does not cover.
+    `embedder` and `store` replace the model and Chroma (tests pass fakes).
     """
     state, paths = published_paths(settings)
+    if catalogue is None:
+        catalogue = {r.id: r for r in load_manifest(settings.manifest_path)}
+    if checkpoint_map is None and checkpoints:  # a broken map stops here, before the model loads
+        checkpoint_map = load_checkpoints(settings, catalogue)
+    glossary = load_glossary(settings.glossary_path)
     records = {doc_id: doc.to_record() for doc_id, doc in state.documents.items()}
     chunks = {c.chunk_id: c for doc_id in sorted(records) for c in read_chunks(paths, doc_id)}
     if embedder is None:
@@ -321,9 +277,6 @@ def open_knowledge_base(
         store = open_chroma(
             state.collection(settings.collection_prefix), data_dir=settings.data_dir, url=settings.chroma_url
         )
-    glossary = load_glossary(settings.glossary_path)
-    if catalogue is None:
-        catalogue = {r.id: r for r in load_manifest(settings.manifest_path)}
     # Aliases are query-time names: the manifest's current ones, whatever the index was built with.
     records = {
         doc_id: dataclasses.replace(r, aliases=catalogue[doc_id].aliases) if doc_id in catalogue else r

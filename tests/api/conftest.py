@@ -12,8 +12,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ingest.catalog import load_checkpoints
 from ingest.pipeline import IngestDependencies, ingest_corpus
+from kb.catalog import load_checkpoints
 from kb.knowledge_base import KnowledgeBase, open_knowledge_base
 from kb.settings import AccessSettings, Settings
 from tests.conftest import SHARED_CORPUS

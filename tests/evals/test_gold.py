@@ -64,7 +64,7 @@ def test_every_nugget_is_on_a_gold_page(question):
 
 @pytest.mark.unit
 def test_expected_checkpoints_exist_in_the_map():
-    from ingest.catalog import load_checkpoints
+    from kb.catalog import load_checkpoints
 
     known = {c.id for c in load_checkpoints(Settings()).checkpoints}
     expecting = [q for q in QUESTIONS if q.checkpoints]

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from ingest.catalog import load_checkpoints
+from kb.catalog import load_checkpoints
 from kb.settings import Settings
 
 pytestmark = pytest.mark.unit

@@ -155,7 +155,7 @@ def test_changed_document_is_replaced(settings, deps, catalog, corpus):
     assert report.snapshot != first.snapshot
     q5c_texts = " ".join(
         c.text
-        for c in open_knowledge_base(settings, embedder=deps.embedder(), store=store).chunks.values()
+        for c in open_knowledge_base(settings, embedder=deps.embedder(), store=store, checkpoints=False).chunks.values()
         if c.doc_id == "q5c"
     )
     assert "electronic signatures" in q5c_texts.lower() and "biotechnological" not in q5c_texts.lower()
@@ -201,17 +201,17 @@ def test_index_built_with_other_settings_is_refused(settings, deps, catalog):
     store = catalog.served(settings)
     changed = settings.model_copy(update={"chunking": settings.chunking.model_copy(update={"chunk_tokens": 120})})
     with pytest.raises(IndexStateError, match=r"chunk_tokens differ.*regkb ingest --rebuild"):
-        open_knowledge_base(changed, embedder=deps.embedder(), store=store)
+        open_knowledge_base(changed, embedder=deps.embedder(), store=store, checkpoints=False)
 
 
 def test_no_index_says_how_to_build_one(settings, deps):
     with pytest.raises(IndexStateError, match="build it with `regkb ingest`"):
-        open_knowledge_base(settings, embedder=deps.embedder(), store=MemoryStore())
+        open_knowledge_base(settings, embedder=deps.embedder(), store=MemoryStore(), checkpoints=False)
 
 
 def test_search_and_ask_over_fake_index(settings, deps, catalog):
     ingest_corpus(settings, deps=deps, progress=False)
-    kb = open_knowledge_base(settings, embedder=deps.embedder(), store=catalog.served(settings))
+    kb = open_knowledge_base(settings, embedder=deps.embedder(), store=catalog.served(settings), checkpoints=False)
     passages = kb.search("stability testing of biotechnological products", k=3)
     assert passages[0].chunk.doc_id == "q5c"
     assert len({(p.chunk.doc_id, p.chunk.start) for p in passages}) == 3
@@ -222,12 +222,13 @@ def test_search_and_ask_over_fake_index(settings, deps, catalog):
 
 def _answerable(settings: Settings, catalog: MemoryCatalog, embedder: FakeEmbedder) -> str:
     """The served index opens whole and answers; returns its snapshot."""
-    from ingest.catalog import list_documents
+    from kb.access import PUBLIC
+    from kb.catalog import list_documents
 
-    kb = open_knowledge_base(settings, embedder=embedder, store=catalog.served(settings))
+    kb = open_knowledge_base(settings, embedder=embedder, store=catalog.served(settings), checkpoints=False)
     assert len(kb.chunks) == catalog.served(settings).count() == sum(d.chunks for d in kb.state.documents.values())
     assert kb.search("stability testing of biotechnological products", k=3)[0].chunk.doc_id == "q5c"
-    rows = list_documents(settings)  # `regkb docs`: the manifest's documents, indexed as the served index says
+    rows = list_documents(settings, PUBLIC)  # `regkb docs`: the manifest's documents, indexed as the served index says
     assert {row.record.id for row in rows if row.indexed} == set(kb.records) & {row.record.id for row in rows}
     return kb.corpus_snapshot
 
@@ -313,7 +314,7 @@ def test_removing_a_document_does_not_touch_the_generation_still_being_served(
 ):
     ingest_corpus(settings, deps=deps, progress=False)
     before = catalog.served(settings)
-    kb = open_knowledge_base(settings, embedder=embedder, store=before)
+    kb = open_knowledge_base(settings, embedder=embedder, store=before, checkpoints=False)
     corpus.remove("cpg")
     ingest_corpus(settings, deps=deps, progress=False)
     # The old knowledge base (a server that has not reloaded yet) still finds the removed document.
@@ -355,7 +356,7 @@ def test_an_index_of_the_layout_before_generations_is_rebuilt_and_its_files_remo
     (legacy / "state.json").write_text('{"fingerprint": {}, "documents": {}}')
     catalog.open("regkb-0123456789ab")
     with pytest.raises(IndexStateError, match="older regkb; rebuild it with `regkb ingest`"):
-        open_knowledge_base(settings, embedder=embedder, store=MemoryStore())
+        open_knowledge_base(settings, embedder=embedder, store=MemoryStore(), checkpoints=False)
     report = ingest_corpus(settings, deps=deps, progress=False)
     assert report.added == ["cpg", "q5c"]
     assert not (legacy / "pages").exists() and not (legacy / "chunks").exists()

@@ -57,7 +57,7 @@ def live_server(real_kb: KnowledgeBase) -> Iterator[str]:
     import uvicorn
 
     from api.app import create_app
-    from ingest.catalog import load_checkpoints
+    from kb.catalog import load_checkpoints
     from kb.settings import AccessSettings
 
     kb = dataclasses.replace(real_kb, checkpoint_map=load_checkpoints(Settings()))

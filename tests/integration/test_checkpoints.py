@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from ingest.catalog import load_checkpoints
+from kb.catalog import load_checkpoints
 from kb.checkpoint_map import CheckpointMap, references, verify_quotes
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings

@@ -80,7 +80,7 @@ def test_ingest_and_search_through_a_chroma_server(tmp_path, chroma_url):
     assert report.added == ["q5c"]
     assert not (settings.data_dir / "chroma").exists()  # vectors live in the server, not in the data dir
 
-    kb = open_knowledge_base(settings, embedder=embedder)  # opens the server collection by URL
+    kb = open_knowledge_base(settings, embedder=embedder, checkpoints=False)  # opens the server collection by URL
     assert kb.store.count() == report.chunks_embedded
     passages = kb.search("stability-indicating profile potency", k=3)
     assert passages and passages[0].chunk.doc_id == "q5c" and passages[0].dense_similarity is not None

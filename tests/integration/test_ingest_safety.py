@@ -21,7 +21,8 @@ import pytest
 import uvicorn
 import yaml
 
-from ingest.catalog import list_documents
+from kb.access import SCOPES, principal
+from kb.catalog import list_documents
 from kb.index_files import IndexPaths, read_state
 from kb.knowledge_base import open_knowledge_base
 from kb.quotes import verify_quote
@@ -109,7 +110,7 @@ class Site:
 def _assert_serves_whole(site: Site) -> set[str]:
     """`regkb ask` answers from a complete index with quotes found on their pages, and `regkb docs`
     lists as indexed exactly what the index holds. Returns the indexed document ids."""
-    kb = open_knowledge_base(site.settings)
+    kb = open_knowledge_base(site.settings, checkpoints=False)
     assert kb.store.count() == len(kb.chunks) == sum(d.chunks for d in kb.state.documents.values())
     for doc_id in kb.records:
         answer = kb.ask(SOURCES[doc_id])
@@ -118,7 +119,7 @@ def _assert_serves_whole(site: Site) -> set[str]:
         for citation in answer.citations:
             pages = [kb.page_text(citation.doc_id, p) for p in citation.pages]
             assert verify_quote(citation.quote, pages), citation.quote
-    listed = {row.record.id for row in list_documents(site.settings) if row.indexed}
+    listed = {row.record.id for row in list_documents(site.settings, principal("all", SCOPES)) if row.indexed}
     assert listed == set(kb.records)
     return listed
 
@@ -140,7 +141,7 @@ def _serving(site: Site, *, auth: bool = False) -> Iterator[str]:
     from kb.settings import AccessSettings
 
     settings = site.settings.model_copy(update={"access": AccessSettings(auth_disabled=not auth)})
-    kb = open_knowledge_base(settings)
+    kb = open_knowledge_base(settings, checkpoints=False)
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings, kb=kb),

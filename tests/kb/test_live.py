@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kb.index_files import IndexPaths, IndexState, new_generation_id, read_state, write_state
-from kb.knowledge_base import LiveKnowledgeBase
+from kb.live import LiveKnowledgeBase
 
 pytestmark = pytest.mark.unit
 
